@@ -886,7 +886,8 @@ class Publisher:
                 delivery.incident_id, delivery.destination, delivery.target, delivery.sequence
             )
             blocking = next((h for h in history if h.state not in DONE_STATES
-                             and (waits_for is None or h.state in waits_for)), None)
+                             and (waits_for is None or h.state in waits_for)
+                             and not self._passed_over(h, delivery)), None)
             if blocking is None:
                 return _thread_of(self._made_alike(delivery, history)) or self._thread_moved_here(delivery)
             if self._left_pending(blocking):
@@ -952,6 +953,20 @@ class Publisher:
             self._left_alone.setdefault(delivery.id, []).append(
                 f"update #{earlier.sequence}, a reminder that had failed here, was skipped: {why}")
         return True
+
+    def _passed_over(self, earlier: Delivery, delivery: Delivery) -> bool:
+        """Whether ``earlier`` is a reminder of unknown fate here whose window was cancelled, started or ended, or whose
+        start passed: it holds back none of the window's later steps. Arrived or not, the step after it is in order:
+        it is never sent again (``retry --include-unknown`` skips it), and it has no post to thread under. Held behind
+        it, the cancellation reached every chat but those whose reminder timed out, until the operator looked."""
+        if earlier.state != DeliveryState.UNKNOWN or self._may_still_arrive(earlier):
+            return False
+        why = self._expired_reminder(earlier, self.destinations.get(earlier.destination))
+        notes = self._left_alone.setdefault(delivery.id, [])
+        note = f"update #{earlier.sequence}, a reminder of unknown fate here, held nothing back: {why.removeprefix('not sent: ')}"
+        if why and note not in notes:
+            notes.append(note)
+        return bool(why)
 
     async def _skipped_refused(self, earlier: Delivery, delivery: Delivery) -> bool:
         """Skip ``earlier`` if the service refused it for good (X: its words are already on the account, from another

@@ -1,11 +1,16 @@
-"""Review 65a: a maintenance reminder paced out to many chats goes on after its window was cancelled or started.
+"""Review 65a: a maintenance reminder sent after its window was cancelled or started.
 
-A reminder to a window announced to many subscribed Telegram chats is paced (one message a second per chat, thirty a
-second overall): a thousand chats take a minute or more. The tick decided "remind" once, and each chat's delivery
-was weighed against the window when it was planned and claimed, not as its message left: a `maintenance cancel` run
-meanwhile did not stop it, and chat after chat read "starts at 22:00" after (or beside) "Cancelled". Every
-reminder message not yet sent when the window is cancelled or started is now skipped with why, never sent; the
-cancellation itself still reaches every chat.
+1. A reminder paced out to many chats went on after its window was cancelled or started. A window announced to many
+   subscribed Telegram chats has its reminder paced (one message a second per chat, thirty a second overall): a
+   thousand chats take a minute or more. Each chat's delivery was weighed against the window when it was planned
+   and claimed, not as its message left: a `maintenance cancel` run meanwhile did not stop it, and chat after chat
+   read "this maintenance starts at ..." beside "cancelled". Every reminder message not yet sent when the window is
+   cancelled or started is now skipped with why, never sent; the cancellation still reaches every chat. So too for
+   a reminder waiting out a rate limit (a webhook's 429).
+
+2. A reminder of unknown fate in one chat (its answer lost) held the cancellation back there, exit 3, until the
+   operator checked the chat: arrived or not, the cancellation after it is in order, and it is never sent again.
+   The brief's check that `retry` never sends a failed reminder after the cancel held already (a test says so).
 
 The real CLI against the Telegram fake; assertions on what the fake received, the exit codes and the store.
 """
@@ -46,14 +51,15 @@ def iso(delta: timedelta) -> str:
     return (datetime.now(UTC) + delta).isoformat(timespec="seconds")
 
 
-def with_public_subscribers(project: Project, telegram: FakeTelegram) -> None:
-    """Only the bot, its chats subscribed to the public's updates; reminders for windows within the hour."""
-    project.write_config("[engine]\ntimeout = 10\ndeadline = 60\n[maintenance]\nreminder_minutes = 60\n"
+def with_public_subscribers(project: Project, telegram: FakeTelegram, chats: tuple[int, ...] = CHATS,
+                            engine: str = "[engine]\ntimeout = 10\ndeadline = 60\n") -> None:
+    """Only the bot, ``chats`` subscribed to the public's updates; reminders for windows within the hour."""
+    project.write_config(engine + "[maintenance]\nreminder_minutes = 60\n"
                          f'[bot]\ntype = "telegram"\ntoken = "${{BOT_TOKEN}}"\napi_url = "{telegram.url}"\n'
                          f'username = "{BOT_ID_NAME}"\n')
     project.env["BOT_TOKEN"] = BOT_TOKEN
     store = SQLiteStore(project.root / ".broadcaster" / "state.db")
-    for chat in CHATS:
+    for chat in chats:
         subscribers.subscribe(store, chat, ChatKind.PRIVATE)
     store.close()
 
@@ -175,3 +181,63 @@ def test_a_reminder_paced_out_to_a_channels_chats_stops_when_the_windows_start_p
         states = reminder_states(project, incident, "tg-ops")
         assert set(states) == {DeliveryState.SENT, DeliveryState.SKIPPED}, states
         assert all("not sent: the window's start time has passed" in (why or "") for why in states[DeliveryState.SKIPPED]), states
+
+
+
+def reminder_refused_in_one_chat(project: Project, telegram: FakeTelegram, failing: int, answer: Response) -> str:
+    """A window announced to three subscribed chats; the tick's reminder to ``failing`` answered ``answer`` twice."""
+    with_public_subscribers(project, telegram, CHATS[:3], "[engine]\ntimeout = 5\ndeadline = 20\nmax_attempts = 2\n")
+    incident = scheduled(project, timedelta(minutes=30))
+    to_failing = telegram.to_chat(failing)
+    telegram.fail(*(Fault(match="sendMessage", response=answer, when=lambda r: to_failing(r) and b"Reminder" in r.body)
+                    for _ in range(2)))
+    ticked = project.cli("tick")
+    assert ticked.exit_code == 3, ticked.output
+    telegram.clear_faults()
+    return incident
+
+
+def cancelled_everywhere(telegram: FakeTelegram, failing: int) -> None:
+    """Each chat's last message is the cancellation; the one whose reminder failed never had the reminder."""
+    for chat in CHATS[:3]:
+        texts = [m.text for m in telegram.messages[chat]]
+        assert CANCELLED in texts[-1] and len(texts) == (2 if chat == failing else 3), (chat, texts)
+
+
+def test_a_reminder_that_failed_in_one_chat_is_not_sent_there_by_retry_after_the_cancel(
+    project: Project, telegram: FakeTelegram
+) -> None:
+    """The brief's check of `retry` (it held already): a subscribed chat whose reminder failed (Telegram's 429s) takes
+    the cancellation, never the reminder, from the cancel and from a `retry` after it; the reminder is skipped there."""
+    failing = CHATS[1]
+    limited = Response(429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                             "parameters": {"retry_after": 1}})
+    incident = reminder_refused_in_one_chat(project, telegram, failing, limited)
+    assert DeliveryState.FAILED in reminder_states(project, incident, "subscribers")
+    cancelled = project.cli("maintenance", "cancel", incident, "--yes")
+    assert cancelled.exit_code == 0, cancelled.output
+    retried = project.cli("retry")
+    assert retried.exit_code == 0, retried.output
+    cancelled_everywhere(telegram, failing)
+    states = reminder_states(project, incident, "subscribers")
+    assert len(states[DeliveryState.SENT]) == 2 and len(states[DeliveryState.SKIPPED]) == 1, states
+    assert "not sent: the window was cancelled" in (states[DeliveryState.SKIPPED][0] or ""), states
+
+
+def test_a_reminder_of_unknown_fate_holds_back_no_cancellation(project: Project, telegram: FakeTelegram) -> None:
+    """A chat whose reminder's answer was lost (Telegram's 500: it may be there) had the cancellation held back behind
+    it, exit 3, until the operator checked the chat: in order whether the reminder arrived or not (never sent again
+    once its window moved on), the cancellation now goes, saying so. The reminder stays unknown: only the chat tells."""
+    failing = CHATS[1]
+    down = Response(500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
+    incident = reminder_refused_in_one_chat(project, telegram, failing, down)
+    assert DeliveryState.UNKNOWN in reminder_states(project, incident, "subscribers")
+    cancelled = project.cli("maintenance", "cancel", incident, "--yes")
+    assert cancelled.exit_code == 0, cancelled.output
+    assert "a reminder of unknown fate here, held nothing back: the window was cancelled" in cancelled.output
+    cancelled_everywhere(telegram, failing)
+    retried = project.cli("retry", incident, "--include-unknown")  # "it is not there": skipped, never sent
+    assert retried.exit_code == 0, retried.output
+    cancelled_everywhere(telegram, failing)
+    states = reminder_states(project, incident, "subscribers")
+    assert "not sent: the window was cancelled" in (states[DeliveryState.SKIPPED][0] or ""), states
