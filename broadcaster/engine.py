@@ -366,7 +366,7 @@ class Publisher:
         self._posted_elsewhere: dict[tuple[str, str], list[Delivery]] = {}  # see _moved_here
         self._deadline = 0.0
         self._pacing: dict[str, float] = {}  # by destination: how long its paced sends may queue a claimed delivery
-        self._windows: dict[str, tuple[float, Incident | None]] = {}  # by incident: its window, and when it was read
+        self._incidents_read: dict[str, tuple[float, Incident | None]] = {}  # by id: when read, as read (_incident_now)
         self._moved_on: dict[str, str] = {}  # by incident: why its window is no longer to be reminded of
 
     @property
@@ -683,8 +683,8 @@ class Publisher:
         if destination.sends_rendered and delivery.id not in self._deleting and (
                 delivery.starts_thread or len(self._rendered(destination, delivery).messages) > 1):
             self._keep_each_part(delivery, log)
-        if self._reminds(delivery, destination):
-            log.still_timely = partial(self._reminder_still_due, delivery.incident_id, log)
+        if not destination.idempotent and not self._withdraws(delivery):
+            log.still_timely = partial(self._still_due, delivery, self._reminds(delivery, destination), log)
         return log
 
     def _keep_each_part(self, delivery: Delivery, log: SendLog) -> None:
@@ -1039,24 +1039,32 @@ class Publisher:
         as read at most ``WINDOW_REREAD_SECONDS`` ago, weighed against the clock now (its start passes exactly)."""
         if incident_id in self._moved_on:
             return self._moved_on[incident_id]
-        read_at, incident = self._windows.get(incident_id, (-math.inf, None))
-        if fresh or time.monotonic() - read_at >= WINDOW_REREAD_SECONDS:
-            incident = self.store.incident(incident_id)
-            self._windows[incident_id] = (time.monotonic(), incident)
+        incident = self._incident_now(incident_id, fresh=fresh)
         why = "" if incident is None else reminder_no_longer_wanted(incident, lambda: self.store.updates(incident_id), utcnow())
         if why:  # for good: a reminder for a start that came, or of a window called off, is never due again
             self._moved_on[incident_id] = why
         return why
 
-    def _reminder_still_due(self, incident_id: str, log: SendLog) -> None:
-        """``NotNeeded`` when the reminder's window was cancelled, started or ended, or its start passed, since the
-        reminder was claimed: asked as each message leaves (``SendLog.still_timely``), after its turn in a paced
-        broadcast that may last minutes. The window is read again at most once a ``WINDOW_REREAD_SECONDS`` for all
-        its chats. A reminder of which a part is out is finished: its readers have it already, and half of it would
-        say less than all of it."""
+    def _incident_now(self, incident_id: str, *, fresh: bool) -> Incident | None:
+        """The incident as read now (``fresh``), or at most ``WINDOW_REREAD_SECONDS`` ago."""
+        read_at, incident = self._incidents_read.get(incident_id, (-math.inf, None))
+        if fresh or time.monotonic() - read_at >= WINDOW_REREAD_SECONDS:
+            incident = self.store.incident(incident_id)
+            self._incidents_read[incident_id] = (time.monotonic(), incident)
+        return incident
+
+    def _still_due(self, delivery: Delivery, reminder: bool, log: SendLog) -> None:
+        """``NotNeeded`` when the incident was withdrawn, or a reminder's window was cancelled, started or ended, or its
+        start passed, since the delivery was claimed: asked as each message leaves (``SendLog.still_timely``), after
+        its turn in a paced broadcast that may last minutes (a thousand chats' post or reminder is claimed at once).
+        The incident is read again at most once a ``WINDOW_REREAD_SECONDS`` for all its chats. A post of which a part
+        is out is finished: its readers have it already (a withdrawal deletes it), and half of it says less."""
         if log.parts:
             return
-        why = self._window_moved_on(incident_id, fresh=False)
+        incident = self._incident_now(delivery.incident_id, fresh=False)
+        if incident is not None and incident.withdrawn_at is not None:
+            raise NotNeeded("withdrawn")  # as the withdrawal skips those it found unsent
+        why = self._window_moved_on(delivery.incident_id, fresh=False) if reminder else ""
         if why:
             raise NotNeeded(why)
 

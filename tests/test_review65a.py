@@ -1,4 +1,4 @@
-"""Review 65a: a maintenance reminder sent after its window was cancelled or started.
+"""Review 65a: a maintenance reminder (or a post) sent after its window was cancelled or started (or it withdrawn).
 
 1. A reminder paced out to many chats went on after its window was cancelled or started. A window announced to many
    subscribed Telegram chats has its reminder paced (one message a second per chat, thirty a second overall): a
@@ -11,6 +11,10 @@
 2. A reminder of unknown fate in one chat (its answer lost) held the cancellation back there, exit 3, until the
    operator checked the chat: arrived or not, the cancellation after it is in order, and it is never sent again.
    The brief's check that `retry` never sends a failed reminder after the cancel held already (a test says so).
+
+3. The same as 1 for `withdraw`: a post paced out to many chats went on after the withdrawal was stored (each
+   message deleted after it, its readers notified of the text taken back). Now skipped, "withdrawn", as the
+   withdrawal skips what it finds unsent.
 
 The real CLI against the Telegram fake; assertions on what the fake received, the exit codes and the store.
 """
@@ -241,3 +245,33 @@ def test_a_reminder_of_unknown_fate_holds_back_no_cancellation(project: Project,
     cancelled_everywhere(telegram, failing)
     states = reminder_states(project, incident, "subscribers")
     assert "not sent: the window was cancelled" in (states[DeliveryState.SKIPPED][0] or ""), states
+
+
+def test_a_post_being_paced_out_stops_when_the_incident_is_withdrawn(project: Project, telegram: FakeTelegram) -> None:
+    """3. The same for a withdrawal (found beside finding 1): a post paced out to two hundred subscribed chats went on
+    for seconds after `withdraw` was stored, each message then deleted: every chat's reader was notified of the text
+    the operator had taken back. The README: "Updates of it not yet sent when it is withdrawn are never sent"."""
+    with_public_subscribers(project, telegram)
+    post = project.process("post", "--yes", "--title", "API errors", "-C", "api", "Wrong text posted by mistake.")
+    until = time.monotonic() + 60
+    while sum(bool(telegram.messages.get(c)) for c in CHATS) < 10 and time.monotonic() < until:
+        time.sleep(0.02)
+    listed = project.cli("list", "--json")
+    incident = str(json.loads(listed.stdout)[0]["id"])
+    withdrawing = time.monotonic()
+    withdrawn = project.cli("withdraw", incident, "--yes", "--reason", "wrong text")
+    output, errors = post.communicate(timeout=120)
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert post.returncode == 0, output + errors
+
+    posted = [m for m in [*telegram.deleted, *(m for c in CHATS for m in telegram.messages.get(c, []))]
+              if "Wrong text" in m.text]
+    late = sorted(m.time - withdrawing for m in posted if m.time > withdrawing + 3)
+    assert not late, f"{len(late)} chats were sent the post after the withdrawal, the last {late[-1]:.1f} s after it"
+    assert len(posted) < len(CHATS) and all(m in telegram.deleted for m in posted), len(posted)
+    store = SQLiteStore(project.root / ".broadcaster" / "state.db")
+    try:
+        skipped = [d for d in store.deliveries(incident_id=incident) if d.sequence == 1 and d.state == DeliveryState.SKIPPED]
+    finally:
+        store.close()
+    assert len(skipped) == len(CHATS) - len(posted) and all(d.last_error == "withdrawn" for d in skipped), skipped[:3]
