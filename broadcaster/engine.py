@@ -72,9 +72,9 @@ POLL_SECONDS = 0.05
 # How long an earlier update's delivery may stay pending, untouched, before a later update's run sends it
 # itself: the command that stored it claims it at once unless it is waiting its own turn.
 TAKE_OVER_AFTER = timedelta(seconds=2)
-# How stale the window a reminder's next message is weighed against may be: a thousand chats' reminder is paced over
-# a minute or more, and reading the incident before each message would cost a round trip each in team mode.
-WINDOW_REREAD_SECONDS = 1.0
+# How stale the incident a paced message is weighed against may be (withdrawn? a reminder's window moved on?): a
+# thousand chats' post is paced over a minute or more, and a read before each message costs a round trip in team mode.
+INCIDENT_REREAD_SECONDS = 1.0
 # A channel's word that it could not edit a correction in place (``NotEditable``) ends so: true once the new post is.
 _POSTED_ANEW = lazy_re.compile(r"posted the correction as a new (message|status)")
 # asyncio is imported in the functions that run the loop, here as in every module a preview
@@ -1036,7 +1036,7 @@ class Publisher:
 
     def _window_moved_on(self, incident_id: str, *, fresh: bool = True) -> str:
         """``reminder_no_longer_wanted`` for the window as it stands now: a cancel or a start moves it. Not ``fresh``:
-        as read at most ``WINDOW_REREAD_SECONDS`` ago, weighed against the clock now (its start passes exactly)."""
+        as read at most ``INCIDENT_REREAD_SECONDS`` ago, weighed against the clock now (its start passes exactly)."""
         if incident_id in self._moved_on:
             return self._moved_on[incident_id]
         incident = self._incident_now(incident_id, fresh=fresh)
@@ -1046,9 +1046,9 @@ class Publisher:
         return why
 
     def _incident_now(self, incident_id: str, *, fresh: bool) -> Incident | None:
-        """The incident as read now (``fresh``), or at most ``WINDOW_REREAD_SECONDS`` ago."""
+        """The incident as read now (``fresh``), or at most ``INCIDENT_REREAD_SECONDS`` ago."""
         read_at, incident = self._incidents_read.get(incident_id, (-math.inf, None))
-        if fresh or time.monotonic() - read_at >= WINDOW_REREAD_SECONDS:
+        if fresh or time.monotonic() - read_at >= INCIDENT_REREAD_SECONDS:
             incident = self.store.incident(incident_id)
             self._incidents_read[incident_id] = (time.monotonic(), incident)
         return incident
@@ -1057,7 +1057,7 @@ class Publisher:
         """``NotNeeded`` when the incident was withdrawn, or a reminder's window was cancelled, started or ended, or its
         start passed, since the delivery was claimed: asked as each message leaves (``SendLog.still_timely``), after
         its turn in a paced broadcast that may last minutes (a thousand chats' post or reminder is claimed at once).
-        The incident is read again at most once a ``WINDOW_REREAD_SECONDS`` for all its chats. A post of which a part
+        The incident is read again at most once an ``INCIDENT_REREAD_SECONDS`` for all its chats. A post of which a part
         is out is finished: its readers have it already (a withdrawal deletes it), and half of it says less."""
         if log.parts:
             return
