@@ -798,7 +798,7 @@ def _without_unreadable_reset(response: Any, *_: Any, **__: Any) -> Any:
     if reset is None:
         return response
     try:
-        if not reset.isdigit():
+        if not (reset.isascii() and reset.isdigit()):  # what Mastodon.py reads as a number: "²" is not
             dateutil.parser.parse(reset)
         if "Date" in response.headers:
             dateutil.parser.parse(response.headers["Date"])

@@ -126,7 +126,7 @@ class TelegramChannel(Channel):
     @classmethod
     def post_chat_key(cls, remote_id: str) -> tuple[str, ...] | None:
         chat, _, number = remote_id.rpartition(":")
-        if not chat or not number.isdigit():
+        if not chat or not (number.isascii() and number.isdigit()):
             return None
         return ("telegram", _chat_key(chat))
 

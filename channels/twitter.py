@@ -480,13 +480,19 @@ def _never_connected(exc: BaseException) -> bool:
     return isinstance(reason, NewConnectionError | ConnectTimeoutError | ProxyError)
 
 
+def _retry_after_seconds(header: str) -> float | None:
+    """Retry-After as delay-seconds, or None: a server's value, so a "²" (isdigit() alone takes it for a digit,
+    float() refuses it) or another script's "٣" is read as no header rather than crash the send or be read as 3."""
+    value = header.strip()
+    return float(value) if value.isascii() and value.isdigit() else None
+
+
 def _rate_limited(exc: tweepy.TooManyRequests) -> tuple[str, bool, float | None]:
     headers = exc.response.headers
-    delay: float | None = None
     if exc.reset_time is not None:  # x-rate-limit-reset: epoch seconds
-        delay = max(0.0, exc.reset_time - time.time())
-    elif headers.get("Retry-After", "").strip().isdigit():
-        delay = float(headers["Retry-After"])
+        delay: float | None = max(0.0, exc.reset_time - time.time())
+    else:
+        delay = _retry_after_seconds(headers.get("Retry-After", ""))
     if delay is None:
         return ("X rate limit reached (429).", True, None)
     resume = datetime.fromtimestamp(time.time() + delay, UTC).strftime("%H:%M:%S UTC")

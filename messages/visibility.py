@@ -718,7 +718,8 @@ def corrected_sequence(update: Update) -> int | None:
     if update.kind != "correction":
         return None
     value = update.extra.get("corrects", "")
-    return int(value) if str(value).isdigit() else None
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() else None  # int() refuses a "²"
 
 
 # Shorter private values ("EU", "db") occur in ordinary prose too often for a

@@ -94,8 +94,10 @@ def webhook_mode(webhook: str | None, listen: str | None) -> Listen | None:
         raise InputError(f"--webhook {webhook!r} is not a URL Telegram can post to: give https://HOST/PATH.")
     host, sep, port = listen.rpartition(":")
     host = host.strip("[]")  # [::1]:8443
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise InputError(f"--listen {listen!r} is not HOST:PORT (e.g. 127.0.0.1:8443).")
+    # isascii: isdigit() takes "²" and "٣" for digits; int() refuses the first and reads the second as 3.
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise InputError(f"--listen {listen!r} is not HOST:PORT: the port is a number from 1 to 65535 written with "
+                         "the digits 0-9 (e.g. 127.0.0.1:8443). Nothing was started; give the port again.")
     return Listen(webhook, host, int(port))
 
 

@@ -150,7 +150,7 @@ def _here(owner: str) -> str:
     (alive, another user's: not ours to ask)."""
     host, _, rest = owner.partition(":")
     pid_text, _, start = rest.partition(":")
-    if host != _host_name() or not pid_text.isdigit():
+    if host != _host_name() or not (pid_text.isascii() and pid_text.isdigit()):  # int() refuses a "²"
         return ""
     if int(pid_text) == os.getpid():
         return "it" if start == _PROCESS_START else "gone"
@@ -642,7 +642,8 @@ class Store(SubscriptionStore):
     def published_generation(self, place: str) -> int:
         """How far this store had got when a publish of it last reached ``place`` (0: none known here)."""
         row = self.select_one("SELECT value FROM meta WHERE key = ?", ("published:" + place,))
-        return int(row["value"]) if row is not None and str(row["value"]).isdigit() else 0
+        value = str(row["value"]) if row is not None else ""
+        return int(value) if value.isascii() and value.isdigit() else 0  # int() refuses a "²"
 
     def note_published(self, place: str, generation: int) -> None:
         """Remember that a build of ``generation`` reached ``place``: an older build must not land after it, even

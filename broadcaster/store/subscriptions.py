@@ -318,7 +318,7 @@ def _may_come_back(before: Subscription, invite: Invite, at: datetime) -> bool:
 def _chat_of(remote_id: str, target: str) -> str:
     """The chat a Telegram post's id names (``-1005:12``), or ``target`` for a bare message number."""
     chat, _, number = remote_id.rpartition(":")
-    return chat if chat and number.isdigit() else target
+    return chat if chat and number.isascii() and number.isdigit() else target
 
 
 def invite_values(invite: Invite) -> list[Any]:

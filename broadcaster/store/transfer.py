@@ -578,7 +578,8 @@ def _refuse_an_incident_twice(every: list[Mapping[str, Any]]) -> None:
 
 def _copies(first: str, other: str) -> bool:
     """Whether ``other`` is an id an import would take for ``first``'s copy (``_copy_here``: it, or it renamed)."""
-    return other == first or (other.startswith(first + "-") and other[len(first) + 1:].isdigit())
+    suffix = other[len(first) + 1:]
+    return other == first or (other.startswith(first + "-") and suffix.isascii() and suffix.isdigit())
 
 
 def _refuse_staff_labels_merged_in(store: Store, every: list[Mapping[str, Any]], names: Mapping[str, str]) -> None:

@@ -255,7 +255,8 @@ def _versions(found: Any) -> dict[str, str]:
 
 
 def _generation(found: Any) -> int:
-    if isinstance(found, str) and found.isdigit():
+    # A bucket's value: isdigit() alone takes "²" (int() refuses it) and "٣" (read as 3) for digits.
+    if isinstance(found, str) and found.isascii() and found.isdigit():
         return int(found)
     return found if isinstance(found, int) and not isinstance(found, bool) else 0
 
@@ -524,6 +525,6 @@ def _later(remote_version: str, ours: str | None) -> bool:
     """Whether the bucket's page shows a later update of its incident than ours."""
     def number(version: str | None) -> int:
         head = (version or "").split("-", 1)[0]
-        return int(head) if head.isdigit() else -1
+        return int(head) if head.isascii() and head.isdigit() else -1
 
     return number(remote_version) > number(ours)

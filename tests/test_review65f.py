@@ -1,0 +1,103 @@
+"""Review 65f: digits that only look like digits, a correction's note that misread itself, `retry` beside a live post.
+
+1. ``str.isdigit()`` is true for a superscript "²", which ``int()`` and ``float()`` refuse, and for another script's
+   digit "٣", which they read as 3. `bot run --listen 127.0.0.1:84²` ended "unexpected error (ValueError)", exit 1,
+   and `--listen 127.0.0.1:٨٤٤٣` listened on 8443; X's 429 with ``Retry-After: ²`` crashed the send; a Mastodon
+   answer whose ``X-RateLimit-Reset`` was "²" passed our check as a number, and Mastodon.py then failed to read it,
+   so a status that was posted was recorded of unknown fate; an S3 manifest's ``"generation": "²"`` crashed the
+   publish. Each now takes the digits 0-9 alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, Remote
+from tests.conftest import Project
+from tests.fakes.base import Fault, Request, Response
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.s3 import S3Server
+from tests.fakes.twitter import TOO_MANY
+from tests.fakes.world import FakeWorld
+from tests.social import M_TOKEN
+from tests.test_hosts_s3 import SITE, make_host, write_site
+from tests.test_interrupted_send import mastodon_alone
+from tests.test_wire_review17 import post, state_of
+
+BOT = """
+[bot]
+type = "telegram"
+token = "${BOT_TOKEN}"
+api_url = "http://127.0.0.1:9/"
+"""
+
+
+@pytest.mark.parametrize("port", ["84²", "٨٤٤٣"])
+def test_a_listen_port_in_other_digits_than_0_to_9_is_refused(project: Project, port: str) -> None:
+    project.write_config(BOT)
+    project.env["BOT_TOKEN"] = "123456:bot-token"
+    refused = project.cli("bot", "run", "--webhook", "https://bot.example/hook", "--listen", f"127.0.0.1:{port}")
+    assert refused.exit_code == 2, refused.output
+    assert "unexpected error" not in refused.output and "digits 0-9" in refused.output, refused.output
+
+
+@pytest.mark.parametrize("header", ["²", "³"])
+def test_x_retry_after_in_superscript_digits_is_read_as_no_header(world: FakeWorld, project: Project, header: str) -> None:
+    """A header is Latin-1 on the wire: "²" and "³" reach tweepy as they are (another script's digit never does)."""
+    world.x.fail(Fault(match="/2/tweets", response=Response(429, TOO_MANY, {"Retry-After": header})))
+    sent = post(project)
+    assert sent["exit"] == 0, sent["output"]
+    x = state_of(sent, "x")
+    assert x["state"] == "sent" and x["attempts"] == 2, x  # a rate limit of unknown wait, retried: no crash
+    assert len(world.x.tweets) == 1
+
+
+def _reset_header_on_every_answer(fake: FakeMastodon, value: str) -> None:
+    real = fake.dispatch
+
+    def dispatch(request: Request) -> Response:
+        answer = real(request)
+        return Response(answer.status, answer.body, {**answer.headers, "X-RateLimit-Reset": value},
+                        answer.content_type)
+
+    fake.dispatch = dispatch  # type: ignore[method-assign]
+
+
+def test_a_posted_status_whose_rate_limit_reset_is_a_superscript_is_sent_not_unknown(project: Project) -> None:
+    with FakeMastodon() as fake:
+        fake.reset(token=M_TOKEN)
+        mastodon_alone(project, fake)
+        _reset_header_on_every_answer(fake, "²")
+        sent = post(project)
+        assert len(fake.statuses) == 1, sent["output"]
+        assert sent["exit"] == 0, sent["output"]
+        assert state_of(sent, "masto")["state"] == "sent", sent["output"]
+
+
+def _manifest_with_generation(s3: S3Server, bucket: str, generation: str) -> None:
+    manifest = json.loads(s3.body(bucket, MANIFEST_NAME))
+    manifest.pop("sealed", None)
+    manifest["generation"] = generation
+    s3.client().put_object(Bucket=bucket, Key=MANIFEST_NAME, Body=json.dumps(manifest).encode())
+
+
+def test_an_s3_manifest_whose_generation_is_not_in_digits_0_to_9_is_read_as_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    site = write_site(tmp_path / "public", SITE)
+    with S3Server() as s3:
+        s3.create_bucket("status-65f")
+        asyncio.run(make_host(s3.url, "status-65f", tmp_path).publish(site))
+        _manifest_with_generation(s3, "status-65f", "²")
+        asyncio.run(make_host(s3.url, "status-65f", tmp_path / "elsewhere").publish(site))  # read from the bucket
+        assert json.loads(s3.body("status-65f", MANIFEST_NAME))["version"]
+    other_script = {"version": 1, "files": {}, "generation": "٣"}
+    assert Remote.of_document(other_script, None).generation == 0
