@@ -11,7 +11,7 @@ import json
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -158,6 +158,36 @@ def _stands_for_unshown(escape: str) -> bool:
 
     code = int(escape[2:], 16)
     return code <= 0x10FFFF and (unicodedata.category(chr(code)) in _UNSHOWN or chr(code) in IGNORABLE_MARKS)
+
+
+@dataclass(frozen=True)
+class PostedAnew:
+    """Why a correction goes as a new post, not an edit of its original (another account's, one gone), in parts: the
+    words for the new post are the engine's, by what became of it. A channel's whole sentence, reworded by a
+    pattern, kept "Posted the correction as a new status" (and "The correction goes ...") where the new post had
+    failed, or was of unknown fate: its readers' original still up, uncorrected, and the note saying it was not."""
+
+    why: str  # what keeps the original from being edited, one clause: "Discord message 7 is gone (deleted?)"
+    kind: str = "message"  # the medium's word for a post: "message", "status"
+    then: str = ""  # what to do with the original by hand, or whether it is still up: one lowercase clause
+
+    def said(self, fate: DeliveryState | None = None) -> str:
+        """The note: ``fate`` None where the correction is yet to go (a preview), else as its delivery ended."""
+        if fate is None:
+            anew = f"the correction goes as a new {self.kind}"
+        elif fate == DeliveryState.SENT:
+            anew = f"posted the correction as a new {self.kind}"
+        else:
+            went = "may or may not have gone" if fate == DeliveryState.UNKNOWN else "did not go"
+            anew = f"the correction was to go as a new {self.kind} instead, and {went} (see the error)"
+        return f"{self.why}: {anew}" + (f"; {self.then}" if self.then else "")
+
+    def posted(self) -> str:
+        """The note once the new post is sent (a ``NotEditable``'s message)."""
+        return self.said(DeliveryState.SENT)
+
+    def redacted(self, redact: Callable[[str], str]) -> PostedAnew:
+        return replace(self, why=redact(self.why), then=redact(self.then) if self.then else "")
 
 
 class NotKnownBeforeLogin(str):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from broadcaster.config import Config
-from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.delivery import CheckResult, PostedAnew, Receipt, Rendered, SendLog, ThreadRef
 
 if TYPE_CHECKING:
     import asyncio
@@ -216,9 +216,9 @@ class Destination(Protocol):
         """Why a withdrawal's delete refuses this post here (another account's, another instance's), what to do by
         hand; "" where it deletes it. The real run and its dry run both ask it."""
 
-    def not_editable_here(self, remote_id: str, target: str) -> str:
+    def not_editable_here(self, remote_id: str, target: str) -> PostedAnew | None:
         """Why a correction cannot edit this post here and goes as a new one (another account's, another instance's),
-        with what to do with the original by hand; "" where it edits it (or only the edit's answer tells). A
+        with what to do with the original by hand; None where it edits it (or only the edit's answer tells). A
         correction's preview and its send both ask it, so the preview shows the new post the send makes."""
 
     def names_its_location(self) -> bool:

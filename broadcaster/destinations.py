@@ -22,6 +22,7 @@ from broadcaster.delivery import (
     WIDER_THAN_BEFORE,
     CheckResult,
     DeliveryState,
+    PostedAnew,
     Receipt,
     Rendered,
 )
@@ -192,9 +193,9 @@ class ChannelDestination:
         why = self.channel.not_deletable_here(remote_id, target)
         return type(why)(self.channel.redact(why)) if why else ""  # a NotKnownBeforeLogin stays one
 
-    def not_editable_here(self, remote_id: str, target: str) -> str:
+    def not_editable_here(self, remote_id: str, target: str) -> PostedAnew | None:
         why = self.channel.not_editable_here(remote_id, target)
-        return self.channel.redact(why) if why else ""
+        return why.redacted(self.channel.redact) if why else None
 
     def names_its_location(self) -> bool:
         return self.channel.names_its_location()

@@ -24,13 +24,13 @@ from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from broadcaster import lazy_re
 from broadcaster.compose import as_shown
 from broadcaster.config import Config
 from broadcaster.delivery import (
     DONE_STATES,
     DeliveryState,
     NotKnownBeforeLogin,
+    PostedAnew,
     Receipt,
     Rendered,
     SendLog,
@@ -75,8 +75,6 @@ TAKE_OVER_AFTER = timedelta(seconds=2)
 # How stale the incident a paced message is weighed against may be (withdrawn? a reminder's window moved on?): a
 # thousand chats' post is paced over a minute or more, and a read before each message costs a round trip in team mode.
 INCIDENT_REREAD_SECONDS = 1.0
-# A channel's word that it could not edit a correction in place (``NotEditable``) ends so: true once the new post is.
-_POSTED_ANEW = lazy_re.compile(r"posted the correction as a new (message|status)")
 # asyncio is imported in the functions that run the loop, here as in every module a preview
 # loads: a dry run starts no event loop, and asyncio with ssl is a tenth of its time.
 
@@ -354,7 +352,7 @@ class Publisher:
         self._originals: dict[int, str | None] = {}  # by delivery id: the post a correction replaces in place
         # Corrections whose post the channel could not edit, posted anew: the channel's reason (the original still up,
         # uncorrected?), told with the outcome however the post is recorded (a later attempt, a cut at the deadline).
-        self._not_editable: dict[int, str] = {}
+        self._not_editable: dict[int, PostedAnew] = {}
         self._updates: dict[tuple[str, int], Update | None] = {}
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
         self._logs: dict[int, SendLog] = {}  # the send logs of posts in parts, by delivery id
@@ -596,15 +594,10 @@ class Publisher:
         """Why a correction was posted anew, not edited in place (the original may still be up, uncorrected), as the
         attempt that found it was told: said whichever attempt ends the delivery, and however its post is recorded
         (a later attempt's receipt, a cut at the deadline after the post was confirmed). Ended failed or of unknown
-        fate, the channel's "posted the correction as a new message" is not so: said as it stands."""
+        fate, it is not "posted the correction as a new message": the channel gives its reason apart (``PostedAnew``),
+        and the new post is worded here as it ended."""
         found = self._not_editable.get(delivery.id)
-        if not found:
-            return ()
-        if state != DeliveryState.SENT:
-            fate = "may or may not have gone" if state == DeliveryState.UNKNOWN else "did not go"
-            found = _POSTED_ANEW.sub(lambda m: f"the correction was to go as a new {m.group(1)} instead, and {fate} "
-                                               "(see the error)", found)
-        return (self._scrubbed(found),)
+        return (self._scrubbed(found.said(state)),) if found else ()
 
     def _skip_corrections_carried(self, delivery: Delivery) -> None:
         """With a post sent carrying corrections' text (``amend`` while it was out, failing or of unknown fate):
@@ -1183,7 +1176,7 @@ class Publisher:
         """A correction whose post the channel cannot edit, sent as a new post in the same attempt, rendered as one:
         the edit's rendering shows the update as it was posted (its status, its "next update by"), which in a new
         post would read as made now. The channel's reason (the original still up?) becomes a note."""
-        self._not_editable[delivery.id] = str(cannot)  # every later attempt of this run posts too, never edits
+        self._not_editable[delivery.id] = cannot.anew  # every later attempt of this run posts too, never edits
         self._sending.pop(delivery.id, None)  # rendered and guarded anew, as a new post
         if destination.sends_rendered and log.on_part is None and len(self._rendered(destination, delivery).messages) > 1:
             log.on_part = partial(self._add_part, delivery, log)  # a post in parts: each stored once confirmed
@@ -1411,25 +1404,25 @@ def post_to_edit(store: Store, destination: Destination, incident_id: str, targe
 
 
 def correction_plan(store: Store, destination: Destination, incident_id: str, target: str, visibility: str,
-                    sequence: int, corrects: int, corrected: Update | None) -> tuple[str | None, str]:
+                    sequence: int, corrects: int, corrected: Update | None) -> tuple[str | None, PostedAnew | None]:
     """``post_to_edit``, and why the correction goes as a new post where its original is there but this table may
     not edit it (``Destination.not_editable_here``: another account's): the preview says so, and the send's note."""
     if corrected is not None and corrected.kind == "postmortem":
-        return None, ""  # its announcement stays; the correction is a short notice of its own
+        return None, None  # its announcement stays; the correction is a short notice of its own
     earlier = store.thread_history(incident_id, destination.name, target, sequence)
     sent = [d for d in earlier if d.sequence == corrects and d.state == DeliveryState.SENT and d.visibility == visibility]
     original = next((d for d in sent if not d.remote_id or destination.posted_here(d.remote_id, target)), None)
     if original is None:
         unedited = next((d for d in sent if d.remote_id and len(d.parts) <= 1 and not names_no_post(d.remote_id)), None)
-        return None, destination.not_editable_here(str(unedited.remote_id), target) if unedited else ""
+        return None, destination.not_editable_here(str(unedited.remote_id), target) if unedited else None
     if len(original.parts) > 1:
         # An edit replaces one message: the original's later parts, the wrong text with them, would stay
         # under it. The correction is posted as a reply instead, as where the medium cannot edit.
-        return None, ""
+        return None, None
     if original.remote_id and names_no_post(original.remote_id):
-        return None, ""  # its stored id names no post (``names_no_post``): the edit would be refused, nothing sent
-    why = destination.not_editable_here(original.remote_id, target) if original.remote_id else ""
-    return (None, why) if why else (original.remote_id, "")
+        return None, None  # its stored id names no post (``names_no_post``): the edit would be refused, nothing sent
+    why = destination.not_editable_here(original.remote_id, target) if original.remote_id else None
+    return (None, why) if why else (original.remote_id, None)
 
 
 def _with_its_thread(rendered: Rendered, thread: ThreadRef | None) -> Rendered:

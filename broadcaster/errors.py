@@ -9,8 +9,12 @@ turns them into exit codes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from broadcaster import lazy_re
+
+if TYPE_CHECKING:
+    from broadcaster.delivery import PostedAnew
 
 # Control characters (C0 but line end and tab, DEL, C1), the format characters (Unicode's Cf: bidirectional
 # overrides, embeddings, isolates and marks, U+061C, zero-width spaces, the soft hyphen, interlinear annotation)
@@ -241,8 +245,9 @@ class NotEditable(DeliveryError):
     correction: never the edited post's old status and promises, repeated as if made now), and the message of
     this error, which says why and whether the original is still up, becomes a note of its outcome."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, retryable=False)
+    def __init__(self, anew: PostedAnew) -> None:
+        super().__init__(anew.posted(), retryable=False)
+        self.anew = anew
 
 
 def retryable(message: str, retry_after: float | None = None) -> DeliveryError:

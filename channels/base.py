@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.delivery import CheckResult, PostedAnew, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import DeliveryError, InputError, permanent
 from broadcaster.redaction import stored_text
 
@@ -243,12 +243,12 @@ class Channel(ABC):
         post in a channel or room the table left. A ``NotKnownBeforeLogin`` where only a login tells."""
         return ""
 
-    def not_editable_here(self, remote_id: str, target: str) -> str:
+    def not_editable_here(self, remote_id: str, target: str) -> PostedAnew | None:
         """Why ``edit`` would not edit this post with this table's credentials (one another account or instance
-        made), so a correction goes as a new post, saying what to do with the original by hand; "" where it edits it,
-        or where only the edit's answer tells (``NotEditable`` then). A correction's preview and its send both ask
+        made), so a correction goes as a new post, saying what to do with the original by hand; None where it edits
+        it, or where only the edit's answer tells (``NotEditable`` then). A correction's preview and its send both ask
         it: the preview shows the new post the send makes, not an edit."""
-        return ""
+        return None
 
     def remote_location(self, remote_id: str) -> str | None:
         """The chat, channel or room a post's remote id names (where an edit of it lands); None where an

@@ -52,7 +52,7 @@ from broadcaster.messages.visibility import UpdateView
 
 from broadcaster import lazy_re
 from broadcaster.config import ChannelConfig, Secret
-from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.delivery import CheckResult, PostedAnew, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError, NotEditable
 
 _HOSTS = ("discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com")
@@ -209,11 +209,11 @@ class DiscordChannel(HttpChannel):
         one; its text, the outcome's note, says whether the original is still up."""
         posted = _parse_remote_id(remote_id)
         if self._posted_by_another(posted):
-            raise NotEditable(self.redact(
+            raise NotEditable(PostedAnew(
                 f"Discord message {posted.message} was posted by another webhook ({posted.webhook}) than the one "
-                f"{self.source('webhook_url')} holds now (replaced since?), and a webhook edits only its own "
-                "messages: posted the correction as a new message. The original is still up, uncorrected: "
-                "correct or delete it by hand in Discord."))
+                f"{self.source('webhook_url')} holds now (replaced since?), and a webhook edits only its own messages",
+                then="the original is still up, uncorrected: correct or delete it by hand in Discord",
+            ).redacted(self.redact))
         answer = await self._client().request(
             "PATCH", self._url(f"/messages/{posted.message}{_in_thread(posted)}"),
             body=_encoded(rendered.payload["body"]),
@@ -226,11 +226,11 @@ class DiscordChannel(HttpChannel):
             gone_with_its_thread = exc.code == UNKNOWN_CHANNEL and bool(posted.thread) and not self.thread_id
             if exc.code != UNKNOWN_MESSAGE and not gone_with_its_thread:
                 raise
-            note = f"Discord message {posted.message} is gone (deleted?): posted the correction as a new message"
-            if not posted.webhook:  # stored before ids named their webhook: it may be a replaced webhook's
-                note += (". If it was posted by a webhook replaced since, it is still up, uncorrected: correct or "
-                         "delete it by hand in Discord")
-            raise NotEditable(self.redact(note)) from exc
+            # Stored before ids named their webhook: it may be a replaced webhook's.
+            maybe_up = ("" if posted.webhook else "if it was posted by a webhook replaced since, it is still up, "
+                        "uncorrected: correct or delete it by hand in Discord")
+            raise NotEditable(PostedAnew(f"Discord message {posted.message} is gone (deleted?)", then=maybe_up)
+                              .redacted(self.redact)) from exc
         return Receipt(remote_id)
 
     async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:

@@ -48,7 +48,7 @@ from broadcaster.messages.visibility import UpdateView
 
 from broadcaster import lazy_re
 from broadcaster.config import Secret
-from broadcaster.delivery import CheckResult, NotKnownBeforeLogin, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.delivery import CheckResult, NotKnownBeforeLogin, PostedAnew, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError, NotEditable
 
 if TYPE_CHECKING:
@@ -67,9 +67,6 @@ _ACCOUNT_ID = lazy_re.compile(r"^\d{1,30}$")
 _STATUS_PATH = lazy_re.compile(
     r"^(?:/deck)?/(?:@[^/\s]+|web/statuses|users/[^/\s]+/statuses)/(?P<id>\d{1,30})/?$")
 _VISIBILITIES = ("public", "unlisted")
-# What a correction does where it cannot edit its original (``not_editable_here``): said alike by its preview and its
-# send.
-_GOES_ANEW = "The correction goes as a new status here; correct the original"
 # Mastodon.py's MastodonRatelimitError for a 429 (ratelimit_method="throw"); its others say it could not read
 # the rate-limit headers of an answer, which may be a success.
 _HIT_RATE_LIMIT = "Hit rate limit."
@@ -243,12 +240,10 @@ class MastodonChannel(Channel):
         if not self.posted_here(remote_id, target):
             # Its number on this instance is another status, or none: never edited here (the engine asks
             # ``posted_here`` first; this holds for a correction planned before instance_url changed).
-            raise NotEditable(self._elsewhere(remote_id, "Posted the correction as a new status here; correct the "
-                                                         "original by hand"))
+            raise NotEditable(self._elsewhere_anew(remote_id))
         if not await self._posted_by_this_account(remote_id):
             # Mastodon would answer 404: only the account that posted a status may edit it.
-            raise NotEditable(self._anothers_status(remote_id, "Posted the correction as a new status here; correct "
-                                                               "the original"))
+            raise NotEditable(self._anothers_status_anew(remote_id))
         status_id = status_id_of(remote_id)
         try:
             await self._call("edit", lambda api: api.status_update(status_id, rendered.text))
@@ -258,8 +253,8 @@ class MastodonChannel(Channel):
                                 retryable=False) from exc
             # As Slack, Discord and Telegram: the engine posts the correction anew. Failed for good ("Post a new
             # update"), it held that new update back behind it, and `retry` met the same 404.
-            raise NotEditable(self.redact(f"Mastodon status {status_id} is gone (deleted?): posted the correction as "
-                                          "a new status")) from exc
+            raise NotEditable(PostedAnew(f"Mastodon status {status_id} is gone (deleted?)", "status")
+                              .redacted(self.redact)) from exc
         except DeliveryError as exc:
             exc.outcome_unknown = False
             raise
@@ -314,17 +309,17 @@ class MastodonChannel(Channel):
             return self._anothers_status(remote_id, "Delete it")
         return ""
 
-    def not_editable_here(self, remote_id: str, target: str) -> str:
+    def not_editable_here(self, remote_id: str, target: str) -> PostedAnew | None:
         """A status of another instance, or another account's (asked now outside the event loop, as
         ``not_deletable_here``: a correction's preview asks before its send would): ``edit`` would not edit it, and
         the correction goes as a new status. "" where the account cannot be asked now: the edit asks itself."""
         if not _REMOTE_ID.match(remote_id):
-            return ""  # ``edit`` refuses it, saying so
+            return None  # ``edit`` refuses it, saying so
         if not self._on_this_instance(remote_id):
-            return self._elsewhere(remote_id, f"{_GOES_ANEW} by hand")
+            return self._elsewhere_anew(remote_id)
         if _account_of(remote_id) and _ACCOUNTS.get(self._token_key()) is None and not self._learnt_now():
-            return ""
-        return "" if self.posted_here(remote_id, target) else self._anothers_status(remote_id, _GOES_ANEW)
+            return None
+        return None if self.posted_here(remote_id, target) else self._anothers_status_anew(remote_id)
 
     def _learnt_now(self) -> bool:
         """Ask which account access_token is for, where only a withdrawal's dry run asks ``not_deletable_here``, or a
@@ -427,11 +422,23 @@ class MastodonChannel(Channel):
             return (f"Mastodon status {status_id} was posted by account {posted_by}, and which account "
                     f"{self.token_variable} is for could not be asked now: if another account's, the withdrawal leaves "
                     f"the status up (exit 3), to delete by hand signed in as account {posted_by}: {link}")
+        why, then = self._anothers_status_parts(remote_id)
+        return f"{why}. {by_hand} {then}"
+
+    def _anothers_status_parts(self, remote_id: str) -> tuple[str, str]:
+        """Whose status it is, and where to act on it by hand ("by hand on ..."), apart: a note on a correction
+        words the new post between them by what became of it (``PostedAnew``)."""
+        status_id, posted_by = status_id_of(remote_id), _account_of(remote_id)
         mine = _ACCOUNTS.get(self._token_key()) or "?"
         return (f"Mastodon status {status_id} was posted by another account (id {posted_by}) than the one "
                 f"{self.token_variable} is for now (id {mine}; changed to another account's token since?), and only "
-                f"the account that posted a status may edit or delete it. {by_hand} by hand on {self.instance}, "
-                f"signed in as account {posted_by}: {link}")
+                "the account that posted a status may edit or delete it",
+                f"by hand on {self.instance}, signed in as account {posted_by}: "
+                f"https://{self.instance}/web/statuses/{status_id}")
+
+    def _anothers_status_anew(self, remote_id: str) -> PostedAnew:
+        why, by_hand = self._anothers_status_parts(remote_id)
+        return PostedAnew(why, "status", f"correct the original {by_hand}").redacted(self.redact)
 
     def _anothers_thread(self, remote_id: str) -> str:
         return (f"the incident's earlier statuses here were posted by another account (id {_account_of(remote_id)}) "
@@ -439,11 +446,20 @@ class MastodonChannel(Channel):
                 "account, rather than reply in theirs")
 
     def _elsewhere(self, remote_id: str, by_hand: str) -> str:
+        why, then = self._elsewhere_parts(remote_id)
+        return f"{why}. {by_hand} {then}"
+
+    def _elsewhere_parts(self, remote_id: str) -> tuple[str, str]:
+        """Where the status is, and where to act on it by hand ("on ..."), apart (as ``_anothers_status_parts``)."""
         found = _REMOTE_ID.match(remote_id)
         status_id, instance = (found.group(1), found.group(3)) if found else (remote_id, "?")
         return (f"Mastodon status {status_id} is a status on {instance}, not on {self.instance}, where instance_url "
-                f"points now: its number means another status there, or none. {by_hand} on {instance}, signed in "
-                f"as the account that posted it: https://{instance}/web/statuses/{status_id}")
+                "points now (its number means another status there, or none)",
+                f"on {instance}, signed in as the account that posted it: https://{instance}/web/statuses/{status_id}")
+
+    def _elsewhere_anew(self, remote_id: str) -> PostedAnew:
+        why, where = self._elsewhere_parts(remote_id)
+        return PostedAnew(why, "status", f"correct the original by hand {where}").redacted(self.redact)
 
     def posted_here(self, remote_id: str, target: str) -> bool:
         """Whether the status is on the instance instance_url names now, by the account access_token is for (where

@@ -44,7 +44,7 @@ from broadcaster.messages.visibility import UpdateView
 
 from broadcaster import lazy_re
 from broadcaster.config import Secret
-from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.delivery import CheckResult, PostedAnew, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, NotEditable
 
 if TYPE_CHECKING:
@@ -299,8 +299,8 @@ class SlackChannel(Channel):
                 raise
             still = ("deleted?" if exc.code == "message_not_found" else
                      "it is still up, uncorrected: correct or delete it by hand in Slack")
-            raise NotEditable(self.redact(f"could not edit Slack message {remote_id} ({exc.code}; {still}): posted "
-                                          "the correction as a new message")) from exc
+            raise NotEditable(PostedAnew(f"could not edit Slack message {remote_id} ({exc.code}; {still})")
+                              .redacted(self.redact)) from exc
         if not first or first == remote_id:
             return Receipt(remote_id)
         return Receipt(remote_id, notes=await self._update_card(rendered, *self.parse_remote_id(first)))

@@ -53,7 +53,7 @@ from broadcaster.messages.egress import TELEGRAM_HTML
 from broadcaster.messages.visibility import UpdateView
 
 from broadcaster import lazy_re
-from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.delivery import CheckResult, PostedAnew, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, printable
 
 if TYPE_CHECKING:
@@ -413,8 +413,7 @@ class TelegramChannel(Channel):
         it stands), where this edit's rendering would repeat the original's old status and promises as if new."""
         from broadcaster.errors import NotEditable
 
-        raise NotEditable(f"could not edit Telegram message {remote_id or '(none recorded)'} ({reason}); posted the "
-                          "correction as a new message")
+        raise NotEditable(PostedAnew(f"could not edit Telegram message {remote_id or '(none recorded)'} ({reason})"))
 
     def same_post(self, stored: str, given: str) -> bool:
         """One message: its number in one chat, an @name in any letter case (``@AcmeStatus:1`` is ``@acmestatus:1``).

@@ -6,6 +6,9 @@
    answer whose ``X-RateLimit-Reset`` was "²" passed our check as a number, and Mastodon.py then failed to read it,
    so a status that was posted was recorded of unknown fate; an S3 manifest's ``"generation": "²"`` crashed the
    publish. Each now takes the digits 0-9 alone.
+2. A correction that could not edit its original, whose new post then failed or was of unknown fate, still said on
+   Mastodon "Posted the correction as a new status here" or "The correction goes as a new status here": the engine
+   reworded a lowercase pattern alone. Channels now give their reason apart (``PostedAnew``), worded by the engine.
 """
 
 from __future__ import annotations
@@ -101,3 +104,70 @@ def test_an_s3_manifest_whose_generation_is_not_in_digits_0_to_9_is_read_as_none
         assert json.loads(s3.body("status-65f", MANIFEST_NAME))["version"]
     other_script = {"version": 1, "files": {}, "generation": "٣"}
     assert Remote.of_document(other_script, None).generation == 0
+
+
+# 2. A correction that cannot edit its original goes as a new post, and the channel's note says so. Where that new
+# post failed or its fate was unknown, the engine reworded "posted the correction as a new ..." alone: Mastodon's
+# "Posted the correction as a new status here" (another account's status) and "The correction goes as a new status
+# here" (the preview's words, kept for the send) were left as they were, saying it went.
+
+OTHER_TOKEN = "mastodon-another-accounts-token-9c2e"
+
+
+def _mastodon_whose_token_changed(project: Project, fake: FakeMastodon) -> str:
+    """An incident posted on account 1001's token, then access_token changed to account 2002's: a correction of its
+    first status cannot edit it (only the account that posted a status may), and goes as a new status."""
+    fake.reset(token=M_TOKEN)
+    mastodon_alone(project, fake)
+    first = post(project)
+    assert first["exit"] == 0, first["output"]
+    fake.add_account(OTHER_TOKEN, "2002", "other")
+    project.env["MASTODON_TOKEN"] = OTHER_TOKEN
+    return str(first["incident_id"])
+
+
+def _new_statuses(fault: Fault) -> list[Fault]:
+    return [fault] * 6
+
+
+@pytest.mark.parametrize(("fault", "state", "fate"), [
+    (Fault(match="/api/v1/statuses", when=lambda r: r.method == "POST",   # refused: nothing posted
+     response=Response(422, {"error": "Validation failed: Text can't be blank"})),
+     "failed", "did not go"),
+    (Fault(match="/api/v1/statuses", when=lambda r: r.method == "POST", reset_after=True),
+     "unknown", "may or may not have gone"),
+])
+def test_a_mastodon_correction_whose_new_status_did_not_go_is_not_said_posted(
+    project: Project, fault: Fault, state: str, fate: str,
+) -> None:
+    with FakeMastodon() as fake:
+        incident = _mastodon_whose_token_changed(project, fake)
+        fake.fail(*_new_statuses(fault))
+        code, out = project.cli_json("amend", "--yes", incident, "1", "Errors on the whole API.")
+        [corrected] = [d for d in out["deliveries"] if d["destination"] == "masto"]
+        assert code == 3 and corrected["state"] == state, corrected
+        said = " ".join(corrected["notes"])
+        assert fate in said and "correct the original by hand" in said, said
+        assert "posted the correction as a new status" not in said.lower(), said
+        assert "the correction goes as a new status" not in said.lower(), said
+
+
+def test_a_mastodon_correction_retried_in_a_new_process_that_did_not_go_is_not_said_posted(project: Project) -> None:
+    """`retry` in its own process asks which account the token is for only as the edit is tried (inside the event
+    loop), so the channel's edit says it cannot: its words were "Posted the correction as a new status here"."""
+    refused = Fault(match="/api/v1/statuses", when=lambda r: r.method == "POST",
+                    response=Response(422, {"error": "Validation failed: Text can't be blank"}))
+    with FakeMastodon() as fake:
+        incident = _mastodon_whose_token_changed(project, fake)
+        fake.fail(*_new_statuses(refused))
+        code, _ = project.cli_json("amend", "--yes", incident, "1", "Errors on the whole API.")
+        assert code == 3
+        fake.fail(*_new_statuses(refused))
+        retried = project.process("retry", incident, "--json")
+        out, err = retried.communicate(timeout=60)
+        assert retried.returncode == 3, (out, err)
+        [corrected] = [d for d in json.loads(out)["deliveries"] if d["destination"] == "masto"]
+        said = " ".join(corrected["notes"])
+        assert corrected["state"] == "failed" and "did not go" in said, corrected
+        assert "posted the correction as a new status" not in said.lower(), said
+        assert [s.account_id for s in fake.posted] == ["1001"]

@@ -468,7 +468,7 @@ def previews(
     result = []
     corrects = corrected_sequence(update)
     for entry in planned:
-        rendered, refused, anew = None, "", ""
+        rendered, refused, anew = None, "", None
         if entry.state == DeliveryState.PENDING:
             destination = all_destinations[entry.destination]  # one this config lacks is never pending here
             # As the engine will send it at this place: an edit of its original, or a new message where it cannot
@@ -476,7 +476,7 @@ def previews(
             edited, anew = (correction_plan(
                 store, destination, incident.id, entry.target, entry.visibility, update.sequence, corrects,
                 next((u for u in updates if u.sequence == corrects), None))
-                if destination.can_edit and corrects is not None else (None, ""))
+                if destination.can_edit and corrects is not None else (None, None))
             edits = bool(edited)
             key = (entry.destination, entry.visibility, edits)
             if key not in done:
@@ -488,7 +488,7 @@ def previews(
                 done[key] = (rendered, refusal.found if refusal is not None else "")  # the command says what to do
             rendered, refused = done[key]
         result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
-                              refused=refused, posted_anew=anew if entry.state == DeliveryState.PENDING else ""))
+                              refused=refused, posted_anew=anew.said() if anew and entry.state == DeliveryState.PENDING else ""))
     if any(p.destination == SITE_DESTINATION and p.state == DeliveryState.PENDING for p in planned):
         if not any(p.destination == SITE_DESTINATION and p.refused for p in result):  # else said once already
             result += _incident_page_refused(config, incident, update, everything)

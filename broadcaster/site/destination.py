@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.config import SITE_DESTINATION, ChannelConfig, Config
-from broadcaster.delivery import CheckResult, Receipt, Rendered
+from broadcaster.delivery import CheckResult, PostedAnew, Receipt, Rendered
 from broadcaster.destination import Job, Run
 from broadcaster.errors import ConfigError, DeliveryError, InputError
 from broadcaster.messages import advice
@@ -110,8 +110,8 @@ class _WholeSite:
     def not_deletable_here(self, remote_id: str, target: str) -> str:
         return ""  # nothing is deleted by id: the rebuild leaves the incident out
 
-    def not_editable_here(self, remote_id: str, target: str) -> str:
-        return ""  # nothing is edited by id: the rebuild shows the correction
+    def not_editable_here(self, remote_id: str, target: str) -> PostedAnew | None:
+        return None  # nothing is edited by id: the rebuild shows the correction
 
     def names_its_location(self) -> bool:
         return True
