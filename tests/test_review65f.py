@@ -9,12 +9,15 @@
 2. A correction that could not edit its original, whose new post then failed or was of unknown fate, still said on
    Mastodon "Posted the correction as a new status here" or "The correction goes as a new status here": the engine
    reworded a lowercase pattern alone. Channels now give their reason apart (``PostedAnew``), worded by the engine.
+3. `retry` with something to send beside a live post still sending said "Tried 1 delivery, 1 sent:" and nothing of
+   what the post was still sending (``sending_here``): it now says so, as its "Nothing to resend" line did.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +32,7 @@ from tests.fakes.world import FakeWorld
 from tests.social import M_TOKEN
 from tests.test_hosts_s3 import SITE, make_host, write_site
 from tests.test_interrupted_send import mastodon_alone
+from tests.test_review63b import CHATS
 from tests.test_wire_review17 import post, state_of
 
 BOT = """
@@ -171,3 +175,31 @@ def test_a_mastodon_correction_retried_in_a_new_process_that_did_not_go_is_not_s
         assert corrected["state"] == "failed" and "did not go" in said, corrected
         assert "posted the correction as a new status" not in said.lower(), said
         assert [s.account_id for s in fake.posted] == ["1001"]
+
+
+# 3. `retry` beside a live post still sending, with something of its own to send: "Tried 1 delivery, 1 sent:" and
+# nothing of the deliveries the post was sending right then (`--json` counts them: sending_here; the "Nothing to
+# resend" line says so). Read alone, the summary said everything was done.
+
+def test_a_retry_with_something_to_send_beside_a_post_still_sending_says_what_the_post_still_sends(
+    project: Project,
+) -> None:
+    with FakeWorld(ops_chats=CHATS) as world:
+        project.env.update(world.env)
+        project.write_config("[engine]\ntimeout = 5\ndeadline = 60\nmax_attempts = 1\n" + world.channels_toml())
+        world.x.fail(Fault(match="/2/tweets", response=Response(503, {"title": "Service Unavailable"})))
+        first = post(project, "--only", "x")
+        assert first["exit"] == 3 and state_of(first, "x")["state"] == "failed", first["output"]
+        paced = project.process("post", "--yes", "--only", "tg-ops", "--title", "DB errors", "-C", "db",
+                                "Elevated database errors.")
+        waited_until = time.monotonic() + 30
+        while sum(bool(world.telegram_messages(c)) for c in CHATS) < 10 and time.monotonic() < waited_until:
+            time.sleep(0.05)
+        retried = project.cli("retry")
+        told = sum(bool(world.telegram_messages(c)) for c in CHATS)
+        output, errors = paced.communicate(timeout=90)
+        assert paced.returncode == 0, output + errors
+        assert told < len(CHATS), told  # the retry ran while the post was still sending
+    said = " ".join(retried.output.split())
+    assert retried.exit_code == 0 and "Tried 1 delivery, 1 sent:" in said, said
+    assert "still being sent by another command on this machine" in said, said

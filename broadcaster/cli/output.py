@@ -570,6 +570,11 @@ def print_retry(
     else:
         sent = sum(o.state == DeliveryState.SENT for o in result.outcomes)
         print_outcomes(out, f"Tried {deliveries(len(result.outcomes))}, {sent} sent:", result.outcomes, incident_id)
+    if result.sending_here and (result.outcomes or result.elsewhere):
+        # Said above only where the retry had nothing else: read alone, "Tried 1 delivery, 1 sent" reads as done.
+        out.print(f"Not sent here: {deliveries(result.sending_here)} still being sent by another command on this "
+                  "machine, whose own output says how they end; run `broadcaster retry` again once it is done.",
+                  markup=False)
     for delivery in result.unknown:
         out.print(unknown_line(delivery, withdrawn=delivery.id in result.withdrawn))
     for delivery in result.elsewhere:
