@@ -29,6 +29,30 @@ LEFT_OUT_BY_OPERATOR = frozenset({NOT_IN_ONLY, SKIPPED_BY_OPERATOR, WIDER_THAN_B
 READ_THE_SAME = "its readers read nothing changed: the correction changes only what others read"
 
 
+def carried_unsent(sequence: int) -> str:
+    """Why a correction is skipped where update #``sequence``, which it corrects, has not gone out yet: that post
+    goes with the correction's text (``amend`` while it waited for ``retry``)."""
+    return f"update #{sequence} has not gone out here yet: it goes with this {_CARRIED_UNSENT}"
+
+
+def carried_sent(sequence: int) -> str:
+    """Why a correction held behind its update is skipped once that update went out (``retry``) with its text."""
+    return f"not sent: update #{sequence} went out here after this correction was made, already {_CARRIED_SENT}"
+
+
+_CARRIED_UNSENT = "correction's text"
+_CARRIED_SENT = "with its text, so its readers never read the text corrected"
+
+
+def carried_by_its_update(reason: str | None) -> bool:
+    """Whether a skipped correction's reason says the post of the update it corrects carries its text there
+    (``carried_unsent``, ``carried_sent``, as stores and exports of every version wrote them): its readers read
+    this correction, or will once ``retry`` sends that post."""
+    if not reason:
+        return False
+    return reason.endswith(f"it goes with this {_CARRIED_UNSENT}") or reason.endswith(f"already {_CARRIED_SENT}")
+
+
 class DeliveryState(StrEnum):
     """Where one delivery stands. The values are what the store and ``--json`` hold."""
 

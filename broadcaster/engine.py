@@ -35,6 +35,7 @@ from broadcaster.delivery import (
     Rendered,
     SendLog,
     ThreadRef,
+    carried_sent,
     names_no_post,
 )
 from broadcaster.destination import Destination, Job, Run, names_target, resend_may_be_dropped
@@ -607,8 +608,7 @@ class Publisher:
         carried = self._carried.get(delivery.id, ())
         if not carried:
             return
-        reason = (f"not sent: update #{delivery.sequence} went out here after this correction was made, already "
-                  "with its text, so its readers never read the text corrected")
+        reason = carried_sent(delivery.sequence)
         for held in self.store.deliveries(incident_id=delivery.incident_id,
                                           states=(DeliveryState.PENDING, DeliveryState.FAILED)):
             if (held.sequence in carried and (held.destination, held.target, held.visibility)

@@ -13,7 +13,13 @@ from typing import Any
 
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
-from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED, READ_THE_SAME, DeliveryState
+from broadcaster.delivery import (
+    LEFT_OUT_BY_OPERATOR,
+    LEFT_OUT_WHEN_ANNOUNCED,
+    READ_THE_SAME,
+    DeliveryState,
+    carried_unsent,
+)
 from broadcaster.destination import Destination, resend_may_be_dropped
 from broadcaster.destinations import destinations, no_wider_than_before, plan, spelled_as_stored
 from broadcaster.errors import (
@@ -175,8 +181,7 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
             # Nothing of it went out: it goes with this text (``as_last_corrected``), never the text corrected. Only
             # if that still holds as this is stored: a `retry` that takes it meanwhile sends the text corrected.
             return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED,
-                                   f"update #{original.sequence} has not gone out here yet: it goes with this "
-                                   "correction's text", carried_by=post.id)
+                                   carried_unsent(original.sequence), carried_by=post.id)
         elif reads_the_same(Visibility.parse(p.visibility), shown, correction):
             # The page too, though a customer's page reads it otherwise: a build for it would rewrite public bytes
             # (the JSON's times, a host's manifest, a commit). That page takes it at the site's next build.

@@ -11,7 +11,14 @@ from urllib.parse import unquote
 
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
-from broadcaster.delivery import DONE_STATES, LEFT_OUT_BY_OPERATOR, READ_THE_SAME, DeliveryState, Rendered
+from broadcaster.delivery import (
+    DONE_STATES,
+    LEFT_OUT_BY_OPERATOR,
+    READ_THE_SAME,
+    DeliveryState,
+    Rendered,
+    carried_by_its_update,
+)
 from broadcaster.destinations import (
     check_names,
     destinations,
@@ -277,9 +284,29 @@ def _same_news(told: Update, update: Update) -> bool:
 def latest_told(store: Store, incident_id: str, versions: Sequence[Update]) -> dict[tuple[str, str], Update]:
     """Each place's latest of these versions of a text (corrections of an update, a postmortem's) that went there:
     what its readers read now. One kept to others (``--only ops``) is not theirs: compared with it, one back to
-    their text would tell them of a change."""
+    their text would tell them of a change.
+
+    A correction skipped because the post of the update it corrects carries its text there (``carried_unsent``,
+    ``carried_sent``) is theirs while that post is not skipped: they read it, or will once ``retry`` sends that post.
+    Passed over, a later version or correction back to the text it replaced read the same as the one before it
+    there, was skipped, and the place kept the text taken back, exit 0 (review 65g)."""
     by_sequence = {c.sequence: c for c in versions}
-    return {place: by_sequence[d.sequence] for place, d in latest_deliveries(store, incident_id, versions).items()}
+    deliveries = sorted(store.deliveries(incident_id=incident_id), key=lambda d: d.sequence)
+    carriers = {(d.sequence, d.destination, d.target, d.visibility) for d in deliveries
+                if d.state != DeliveryState.SKIPPED}
+
+    def theirs(delivery: Delivery) -> bool:
+        if delivery.state != DeliveryState.SKIPPED:
+            return True
+        corrects = corrected_sequence(by_sequence[delivery.sequence])
+        return carried_by_its_update(delivery.last_error) and (
+            corrects, delivery.destination, delivery.target, delivery.visibility) in carriers
+
+    told: dict[tuple[str, str], Update] = {}
+    for delivery in deliveries:
+        if delivery.sequence in by_sequence and theirs(delivery):
+            told[(delivery.destination, delivery.target)] = by_sequence[delivery.sequence]
+    return told
 
 
 def latest_deliveries(store: Store, incident_id: str, versions: Sequence[Update]) -> dict[tuple[str, str], Delivery]:

@@ -1,0 +1,100 @@
+"""Review 65g: postmortem versions and corrections against a text an unsent post carries, through the real CLI and
+the fakes (Slack for staff, tests/fakes/slack.py, answering 503: nothing of the post went out).
+
+1. A postmortem's version, or a correction, was compared with what a place was last *sent* of the text, never with
+   the correction an unsent post there carries: an `amend` of a version still to go at a place is skipped there ("it
+   goes with this correction's text"), and its readers get that text when `retry` sends the version. A later
+   version (or correction) back to the text before the correction was then skipped there as reading the same, and
+   the place kept (or got, from `retry`) the text taken back, while the page and every other place read the new
+   one; exit 0.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.conftest import ENGINE, Project
+from tests.fakes.base import Fault, Response
+from tests.fakes.world import FakeWorld
+
+DOWN = Response(503, {"ok": False, "error": "service_unavailable"})  # Slack did not take it: nothing was posted
+V1 = "# What happened\n\nA router failed. [private]CHG-4411 broke it[/private]\n"
+C1 = "# What happened\n\nA router failed. [private]CHG-4412 broke it, not CHG-4411[/private]\n"
+
+
+def run(project: Project, *args: str, confirm: bool = True) -> dict[str, Any]:
+    result = project.cli(*args, *(("--yes",) if confirm else ()), "--json")
+    assert result.stdout, result.output
+    found: dict[str, Any] = json.loads(result.stdout)
+    return found
+
+
+def _slack(result: dict[str, Any]) -> dict[str, Any]:
+    return next(d for d in result["deliveries"] if d["destination"] == "slack-acme")
+
+
+def _staff_slack_reads(world: FakeWorld) -> str:
+    """Every Slack message as it stands now (edits applied), the staff channel's readers' view."""
+    return "\n".join(json.dumps(m.blocks) for m in world.slack_messages())
+
+
+def _resolved_with_slack_down_for_the_postmortem(project: Project, world: FakeWorld) -> tuple[str, int]:
+    project.env.update(world.env)
+    project.write_config(ENGINE + world.channels_toml())
+    incident: str = run(project, "post", "--title", "API errors", "-C", "api", "Elevated error rates.")["incident_id"]
+    run(project, "resolve", incident, "Fixed.")
+    (project.root / "1.md").write_text(V1, encoding="utf-8")
+    world.slack.fail(*(Fault(match="chat.postMessage", response=DOWN) for _ in range(8)))
+    first = run(project, "postmortem", incident, "--file", str(project.root / "1.md"))
+    world.slack.clear_faults()
+    assert _slack(first)["state"] == "failed", first
+    corrected = run(project, "amend", incident, str(first["sequence"]), C1)
+    assert "goes with this correction's text" in (_slack(corrected)["reason"] or ""), corrected
+    return incident, first["sequence"]
+
+
+def test_a_version_back_to_the_text_an_unsent_version_s_correction_replaced_goes_where_that_version_waits(
+        project: Project) -> None:
+    with FakeWorld() as world:
+        incident, _ = _resolved_with_slack_down_for_the_postmortem(project, world)
+        (project.root / "2.md").write_text(V1, encoding="utf-8")  # CHG-4412 was wrong after all
+        second = run(project, "postmortem", incident, "--file", str(project.root / "2.md"))
+        assert _slack(second)["state"] == "sent", second
+        retried = project.cli("retry", incident, "--json")
+        assert retried.exit_code == 0, retried.output
+        staff = _staff_slack_reads(world)
+        assert "CHG-4411 broke it" in staff and "CHG-4412" not in staff, staff
+
+
+def test_a_version_back_to_the_text_a_retried_version_carried_goes_there(project: Project) -> None:
+    with FakeWorld() as world:
+        incident, _ = _resolved_with_slack_down_for_the_postmortem(project, world)
+        retried = project.cli("retry", incident, "--json")
+        assert retried.exit_code == 0, retried.output
+        assert "CHG-4412" in _staff_slack_reads(world)  # the version went with its correction's text
+        (project.root / "2.md").write_text(V1, encoding="utf-8")
+        second = run(project, "postmortem", incident, "--file", str(project.root / "2.md"))
+        assert _slack(second)["state"] == "sent", second
+        assert "We have corrected our postmortem" in _staff_slack_reads(world)
+
+
+def test_a_correction_back_to_the_text_a_retried_update_carried_goes_there(project: Project) -> None:
+    with FakeWorld() as world:
+        project.env.update(world.env)
+        project.write_config(ENGINE + world.channels_toml())
+        world.slack.fail(*(Fault(match="chat.postMessage", response=DOWN) for _ in range(8)))
+        first = run(project, "post", "--title", "API errors", "-C", "api", "Elevated error rates.",
+                    "-p", "CHG-4411 broke it")
+        world.slack.clear_faults()
+        incident = first["incident_id"]
+        assert _slack(first)["state"] == "failed", first
+        corrected = run(project, "amend", incident, "1", "Elevated error rates.", "--private",
+                        "CHG-4412 broke it, not CHG-4411")
+        assert "goes with this correction's text" in (_slack(corrected)["reason"] or ""), corrected
+        assert project.cli("retry", incident, "--json").exit_code == 0
+        assert "CHG-4412" in _staff_slack_reads(world)
+        again = run(project, "amend", incident, "1", "Elevated error rates.", "--private", "CHG-4411 broke it")
+        assert _slack(again)["state"] == "sent", again
+        staff = _staff_slack_reads(world)
+        assert "CHG-4411 broke it" in staff and "CHG-4412" not in staff, staff
