@@ -27,6 +27,14 @@ LEFT_OUT_WHEN_ANNOUNCED = "left out when the window was announced (--skip or --o
 LEFT_OUT_BY_OPERATOR = frozenset({NOT_IN_ONLY, SKIPPED_BY_OPERATOR, WIDER_THAN_BEFORE, LEFT_OUT_WHEN_ANNOUNCED})
 # A correction's delivery skipped where its readers read nothing changed (``amend`` of another reader's detail).
 READ_THE_SAME = "its readers read nothing changed: the correction changes only what others read"
+# The same, where the version its readers would read it as has not gone out there yet (``advice.correction_not_out``,
+# ``advice.postmortem_not_out``): "correction #4 reads the same here, and has not gone out (failed): ...".
+NOT_OUT_READ_THE_SAME = " reads the same here, and "
+
+
+def skipped_as_read_the_same(reason: str | None) -> bool:
+    """Whether a skipped delivery's reason says its readers read it as the version they have (or are owed)."""
+    return reason == READ_THE_SAME or (bool(reason) and NOT_OUT_READ_THE_SAME in str(reason))
 
 
 def carried_unsent(sequence: int) -> str:

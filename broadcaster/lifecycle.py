@@ -6,7 +6,7 @@ with its deliveries before anything is sent, like any post.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from broadcaster.delivery import (
     READ_THE_SAME,
     DeliveryState,
     carried_unsent,
+    skipped_as_read_the_same,
 )
 from broadcaster.destination import Destination, resend_may_be_dropped
 from broadcaster.destinations import destinations, no_wider_than_before, plan, spelled_as_stored
@@ -219,7 +220,7 @@ def _customer_pages_behind(config: Config, planned: Sequence[PlannedDelivery], s
     site's "read nothing changed" alone read as if every page had it (review 37b): a version correcting one
     customer's detail is the one the operator wants out soonest."""
     site = next((p for p in planned if p.destination == SITE_DESTINATION), None)
-    if site is None or site.reason != READ_THE_SAME or shown is None:
+    if site is None or not skipped_as_read_the_same(site.reason) or shown is None:
         return []
     behind = [key for key, table in config.audience_tables.items()
               if table.feed_token is not None and not reads_the_same(Visibility.of(key), shown, update)]
@@ -231,13 +232,16 @@ def _customer_pages_behind(config: Config, planned: Sequence[PlannedDelivery], s
             "dates)."]
 
 
-def _read_the_same_or_coming(latest: Delivery | None, incident_id: str) -> str:
-    """Why a correction is skipped where its readers would read it as the version they have: ``READ_THE_SAME``; or,
-    where that version has not gone out yet (it failed: the amend exited 3), that ``retry`` sends it. "Read nothing
-    changed" there, exit 0, told the operator those readers had the correction while they read the text corrected
-    away (review 20d)."""
+def _read_the_same_or_coming(latest: Delivery | None, incident_id: str, versions: Collection[int] = ()) -> str:
+    """Why a correction (or a postmortem's version) is skipped where its readers would read it as the version they
+    have: ``READ_THE_SAME``; or, where that version has not gone out yet (it failed: the amend exited 3), that
+    ``retry`` sends it. "Read nothing changed" there, exit 0, told the operator those readers had the correction
+    while they read the text corrected away (review 20d), or had a postmortem they were never told of (65g).
+    ``versions``: the postmortem's versions, which ``latest`` may be one of rather than a correction."""
     if latest is None or latest.state == DeliveryState.SENT or latest.parts:
         return READ_THE_SAME
+    if latest.sequence in versions:
+        return advice.postmortem_not_out(latest.sequence, latest.state, incident_id)
     return advice.correction_not_out(latest.sequence, latest.state, incident_id)
 
 
@@ -263,7 +267,7 @@ def _why_not_every_readers(store: Store, incident: Incident, original: Update, u
         return ""
     if any(u.kind == "postmortem" and u.sequence > original.sequence for u in updates):
         return "a later version replaced it"
-    if any(d.state == DeliveryState.SKIPPED and d.last_error == READ_THE_SAME
+    if any(d.state == DeliveryState.SKIPPED and skipped_as_read_the_same(d.last_error)
            for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)):
         return "some readers were not sent it (they read it as the version they had)"
     return ""
@@ -322,6 +326,8 @@ def _where_it_reads_otherwise(config: Config, store: Store, incident: Incident, 
     updates = store.updates(incident.id)
     planned = delivery_plan(config, incident, update, only, skip, updates, store, widen=widen)
     shown_at = _postmortem_told(store, incident.id, updates)
+    coming = latest_deliveries(store, incident.id, _postmortem_versions(updates))
+    versions = {u.sequence for u in updates if u.kind == "postmortem"}
 
     def where(p: PlannedDelivery) -> PlannedDelivery:
         shown = shown_at.get((p.destination, p.target))
@@ -329,16 +335,21 @@ def _where_it_reads_otherwise(config: Config, store: Store, incident: Incident, 
             return p
         if not identical_text(shown, update) and not reads_the_same(Visibility.parse(p.visibility), shown, update):
             return p
-        return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, READ_THE_SAME)
+        why = _read_the_same_or_coming(coming.get((p.destination, p.target)), incident.id, versions)
+        return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, why)
 
     return [where(p) for p in planned]
 
 
 def _postmortem_told(store: Store, incident_id: str, updates: Sequence[Update]) -> dict[tuple[str, str], Update]:
     """Each place's latest version of the postmortem (or correction of one) that went there: what its readers read."""
+    return latest_told(store, incident_id, _postmortem_versions(updates))
+
+
+def _postmortem_versions(updates: Sequence[Update]) -> list[Update]:
+    """The postmortem's versions and their corrections."""
     versions = {u.sequence for u in updates if u.kind == "postmortem"}
-    return latest_told(store, incident_id, [u for u in updates if u.sequence in versions
-                                             or corrected_sequence(u) in versions])
+    return [u for u in updates if u.sequence in versions or corrected_sequence(u) in versions]
 
 
 # -- maintenance ------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from broadcaster.delivery import DeliveryState
+from broadcaster.delivery import NOT_OUT_READ_THE_SAME, DeliveryState
 from broadcaster.errors import MAX_SHOWN
 
 
@@ -347,13 +347,26 @@ def not_sent_yet(incident_id: str, what: str, waiting: Sequence[str], unknown: S
     return "; ".join(parts)
 
 
+def postmortem_not_out(sequence: int, state: str, incident_id: str) -> str:
+    """Why a postmortem's version is skipped where version #``sequence``, which its readers would read the same, has
+    not gone out yet (``state``): "read nothing changed", exit 0, said those readers had it while they were never
+    told of it (or still read the version before)."""
+    if state == DeliveryState.UNKNOWN:
+        return (f"postmortem #{sequence}{NOT_OUT_READ_THE_SAME}may or may not have arrived (unknown): check, then "
+                f"`broadcaster retry {incident_id} --mark-unknown-sent` (it is there) or `--include-unknown` (it is "
+                "not)")
+    how = "being sent by another command" if state == DeliveryState.SENDING else state
+    return (f"postmortem #{sequence}{NOT_OUT_READ_THE_SAME}has not gone out ({how}): its readers are still owed "
+            f"it. `broadcaster retry {incident_id}` sends it")
+
+
 def correction_not_out(sequence: int, state: str, incident_id: str) -> str:
     """Why a correction is skipped where correction #``sequence``, which its readers would read the same, has not
     gone out yet (``state``): it is what they are still owed, and what sends it."""
     if state == DeliveryState.UNKNOWN:
-        return (f"correction #{sequence} reads the same here, and may or may not have arrived (unknown): check, then "
+        return (f"correction #{sequence}{NOT_OUT_READ_THE_SAME}may or may not have arrived (unknown): check, then "
                 f"`broadcaster retry {incident_id} --mark-unknown-sent` (it is there) or `--include-unknown` (it is "
                 "not)")
     how = "being sent by another command" if state == DeliveryState.SENDING else state
-    return (f"correction #{sequence} reads the same here, and has not gone out ({how}): its readers still read the "
+    return (f"correction #{sequence}{NOT_OUT_READ_THE_SAME}has not gone out ({how}): its readers still read the "
             f"text corrected away. `broadcaster retry {incident_id}` sends it")

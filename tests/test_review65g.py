@@ -7,6 +7,10 @@ the fakes (Slack for staff, tests/fakes/slack.py, answering 503: nothing of the 
    version (or correction) back to the text before the correction was then skipped there as reading the same, and
    the place kept (or got, from `retry`) the text taken back, while the page and every other place read the new
    one; exit 0.
+2. A postmortem's version that a place's readers read the same as the version before it was skipped there with
+   "its readers read nothing changed", exit 0, also where that version had not gone out there (it failed): they had
+   never been told of the postmortem, and nothing said `retry` still owed it them. It now says so, as a correction
+   does (review 20d).
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import json
 from typing import Any
 
 from tests.conftest import ENGINE, Project
-from tests.fakes.base import Fault, Response
+from tests.fakes.base import Fault, Request, Response
 from tests.fakes.world import FakeWorld
 
+# One attempt a command: a failure stays failed without the engine's back-off between attempts.
+ONCE = ENGINE.replace("max_attempts = 4", "max_attempts = 1")
 DOWN = Response(503, {"ok": False, "error": "service_unavailable"})  # Slack did not take it: nothing was posted
 V1 = "# What happened\n\nA router failed. [private]CHG-4411 broke it[/private]\n"
 C1 = "# What happened\n\nA router failed. [private]CHG-4412 broke it, not CHG-4411[/private]\n"
@@ -34,6 +40,10 @@ def _slack(result: dict[str, Any]) -> dict[str, Any]:
     return next(d for d in result["deliveries"] if d["destination"] == "slack-acme")
 
 
+def _to_the_public_chat(request: Request) -> bool:
+    return "acmestatus" in json.dumps(request.form or request.json())
+
+
 def _staff_slack_reads(world: FakeWorld) -> str:
     """Every Slack message as it stands now (edits applied), the staff channel's readers' view."""
     return "\n".join(json.dumps(m.blocks) for m in world.slack_messages())
@@ -41,7 +51,7 @@ def _staff_slack_reads(world: FakeWorld) -> str:
 
 def _resolved_with_slack_down_for_the_postmortem(project: Project, world: FakeWorld) -> tuple[str, int]:
     project.env.update(world.env)
-    project.write_config(ENGINE + world.channels_toml())
+    project.write_config(ONCE + world.channels_toml())
     incident: str = run(project, "post", "--title", "API errors", "-C", "api", "Elevated error rates.")["incident_id"]
     run(project, "resolve", incident, "Fixed.")
     (project.root / "1.md").write_text(V1, encoding="utf-8")
@@ -82,7 +92,7 @@ def test_a_version_back_to_the_text_a_retried_version_carried_goes_there(project
 def test_a_correction_back_to_the_text_a_retried_update_carried_goes_there(project: Project) -> None:
     with FakeWorld() as world:
         project.env.update(world.env)
-        project.write_config(ENGINE + world.channels_toml())
+        project.write_config(ONCE + world.channels_toml())
         world.slack.fail(*(Fault(match="chat.postMessage", response=DOWN) for _ in range(8)))
         first = run(project, "post", "--title", "API errors", "-C", "api", "Elevated error rates.",
                     "-p", "CHG-4411 broke it")
@@ -98,3 +108,27 @@ def test_a_correction_back_to_the_text_a_retried_update_carried_goes_there(proje
         assert _slack(again)["state"] == "sent", again
         staff = _staff_slack_reads(world)
         assert "CHG-4411 broke it" in staff and "CHG-4412" not in staff, staff
+
+
+def test_a_version_read_the_same_where_the_version_before_has_not_gone_out_says_retry_sends_that(
+        project: Project) -> None:
+    with FakeWorld() as world:
+        project.env.update(world.env)
+        project.write_config(ONCE + world.channels_toml())
+        incident: str = run(project, "post", "--title", "API errors", "-C", "api", "Elevated error rates.")["incident_id"]
+        run(project, "resolve", incident, "Fixed.")
+        (project.root / "1.md").write_text(V1, encoding="utf-8")
+        world.telegram.fail(*(Fault(match="sendMessage", response=DOWN, when=_to_the_public_chat) for _ in range(8)))
+        first = run(project, "postmortem", incident, "--file", str(project.root / "1.md"))
+        world.telegram.clear_faults()
+        public = next(d for d in first["deliveries"] if d["destination"] == "tg-public")
+        assert public["state"] == "failed", first
+        (project.root / "2.md").write_text(C1, encoding="utf-8")  # staff's text alone changed
+        second = run(project, "postmortem", incident, "--file", str(project.root / "2.md"))
+        public = next(d for d in second["deliveries"] if d["destination"] == "tg-public")
+        assert public["state"] == "skipped", second
+        assert f"postmortem #{first['sequence']} reads the same here, and has not gone out (failed)" in public["reason"]
+        assert f"`broadcaster retry {incident}` sends it" in public["reason"], public
+        # Still a version not every reader has: corrected in place, it would reach only where it went.
+        amended = project.cli("amend", incident, str(second["sequence"]), "--yes", V1.replace("router", "switch"))
+        assert amended.exit_code == 2 and "not every reader has" in amended.output, amended.output

@@ -14,10 +14,10 @@ from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import (
     DONE_STATES,
     LEFT_OUT_BY_OPERATOR,
-    READ_THE_SAME,
     DeliveryState,
     Rendered,
     carried_by_its_update,
+    skipped_as_read_the_same,
 )
 from broadcaster.destinations import (
     check_names,
@@ -413,7 +413,7 @@ def refuse_staff_labels_beyond_staff(config: Config, store: Store, incident: Inc
     read once, not refused on every follow-up and every step the tick posts; and a correction is read only for the
     readers whose text it changes (review 25d: one changing a staff note was refused over the public text it left
     as it was)."""
-    beyond = [p for p in planned if (p.state != DeliveryState.SKIPPED or p.reason == READ_THE_SAME)
+    beyond = [p for p in planned if (p.state != DeliveryState.SKIPPED or skipped_as_read_the_same(p.reason))
               and Visibility.parse(p.visibility).level != Level.INTERNAL]
     if not beyond:
         return

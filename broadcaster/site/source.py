@@ -44,7 +44,7 @@ from broadcaster.config import (
     Config,
 )
 from broadcaster.customer_ids import claim_audience_ids, refuse_reused_audience_ids
-from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, READ_THE_SAME, DeliveryState, Receipt
+from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, DeliveryState, Receipt, skipped_as_read_the_same
 from broadcaster.errors import ConfigError, DeliveryError, LockRefused, LockRefusedAfterStoring
 from broadcaster.filelock import POLL_SECONDS, FileLock
 from broadcaster.messages import i18n
@@ -473,7 +473,7 @@ def _corrections_told(store: Store, stored: Mapping[str, list[Update]], key: str
     scope = Visibility.of(key)
     untold = store.kept_from(incident.id, scope)
     for_others = {d.sequence for d in deliveries if d.destination == SITE_DESTINATION
-                  and d.state == DeliveryState.SKIPPED and d.last_error == READ_THE_SAME}
+                  and d.state == DeliveryState.SKIPPED and skipped_as_read_the_same(d.last_error)}
     # The operator's choice, however spelt (``--only ops``, ``--skip acme-slack``): none of it reaches acme's page.
     kept_from_it = {d.sequence for d in deliveries if d.visibility == str(scope)
                     and d.state == DeliveryState.SKIPPED and d.last_error in LEFT_OUT_BY_OPERATOR}

@@ -24,7 +24,7 @@ from typing import Any, TypeGuard
 
 from broadcaster import lazy_re
 from broadcaster.channels._ids import is_message_id
-from broadcaster.delivery import DONE_STATES, READ_THE_SAME, DeliveryState, Rendered
+from broadcaster.delivery import DONE_STATES, DeliveryState, Rendered, skipped_as_read_the_same
 from broadcaster.errors import InputError, bounded, did_you_mean, printable
 from broadcaster.messages import gate
 from broadcaster.messages.model import (
@@ -200,7 +200,7 @@ def label_beyond_staff(title: str, update: Mapping[str, Any],
     too (the public's text is in each customer's)."""
     beyond = [d for d in deliveries if d["visibility"] != "internal"]
     if any(d["visibility"] == str(PUBLIC) for d in beyond) and all(
-            d["state"] == DeliveryState.SKIPPED and d["last_error"] != READ_THE_SAME for d in beyond):
+            d["state"] == DeliveryState.SKIPPED and not skipped_as_read_the_same(d["last_error"]) for d in beyond):
         return None  # kept to staff; a correction skipped as reading the same still shows on the pages
     named = {*update["audiences"], *(key for key, _ in update["audience_detail"]),
              *gate.audience_ids(update["raw_message"], "raw_message"),
