@@ -11,6 +11,11 @@ the fakes (Slack for staff, tests/fakes/slack.py, answering 503: nothing of the 
    "its readers read nothing changed", exit 0, also where that version had not gone out there (it failed): they had
    never been told of the postmortem, and nothing said `retry` still owed it them. It now says so, as a correction
    does (review 20d).
+3. An `amend` whose correction is skipped at a place because the update it corrects has not gone out there (the
+   update goes with its text) was not guarded there: its preview had nothing to render at that place. One putting
+   another customer's name in a customer's text was stored, exit 0, and every `retry` of the update was then refused
+   there by the egress guard: the update never reached that customer. The preview now guards the update as it will
+   go there, and the amend is refused (exit 2, nothing stored), as it is where the update went out.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from typing import Any
 
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Request, Response
+from tests.fakes.slack import FakeSlack
 from tests.fakes.world import FakeWorld
+from tests.test_audiences import AUDIENCES, channels_toml, said
 
 # One attempt a command: a failure stays failed without the engine's back-off between attempts.
 ONCE = ENGINE.replace("max_attempts = 4", "max_attempts = 1")
@@ -132,3 +139,30 @@ def test_a_version_read_the_same_where_the_version_before_has_not_gone_out_says_
         # Still a version not every reader has: corrected in place, it would reach only where it went.
         amended = project.cli("amend", incident, str(second["sequence"]), "--yes", V1.replace("router", "switch"))
         assert amended.exit_code == 2 and "not every reader has" in amended.output, amended.output
+
+
+def _to_acme(request: Request) -> bool:
+    return "C0ACME0001" in request.body.decode()
+
+
+def test_an_amend_riding_with_an_update_not_gone_out_is_guarded_as_that_update_will_go(project: Project) -> None:
+    with FakeSlack(token="xoxb-review-65g", channels={"C0ACME0001": "acme", "C0GLOB0001": "globex",
+                                                     "C0OPS00001": "ops", "C0PUB00001": "status"}) as slack:
+        project.env["SLACK_TOKEN"] = "xoxb-review-65g"
+        project.write_config(ONCE + AUDIENCES + channels_toml(slack))
+        slack.fail(*(Fault(match="chat.postMessage", response=DOWN, when=_to_acme) for _ in range(3)))
+        first = run(project, "post", "--title", "API errors", "-C", "api",
+                    "Errors on the API. [for acme]Your circuit ACM-7.[/for]")
+        slack.clear_faults()
+        incident = first["incident_id"]
+        assert {d["destination"]: d["state"] for d in first["deliveries"]}["acme-slack"] == "failed", first
+        amended = project.cli("amend", incident, "1", "--yes",
+                              "Errors on the API. [for acme]Your circuit ACM-7; Globex Industries too.[/for]")
+        assert amended.exit_code == 2, amended.output
+        assert "acme-slack" in amended.output and "Nothing was stored or sent" in amended.output, amended.output
+        shown = json.loads(project.cli("show", incident, "--json").stdout)
+        assert [u["sequence"] for u in shown["updates"]] == [1], shown["updates"]  # no correction stored
+        retried = project.cli("retry", incident, "--json")
+        assert retried.exit_code == 0, retried.output
+        acme = said(slack, "C0ACME0001")
+        assert "ACM-7" in acme and "Globex" not in acme, acme

@@ -49,6 +49,7 @@ from broadcaster.errors import (
 from broadcaster.messages import gate
 from broadcaster.messages.model import INTERNAL, PUBLIC, Incident, Level, Update, Visibility
 from broadcaster.messages.visibility import (
+    as_last_corrected,
     corrected_sequence,
     full_title,
     named_audiences,
@@ -514,6 +515,8 @@ def previews(
                                          hidden=hidden, edits=edits)
                 done[key] = (rendered, refusal.found if refusal is not None else "")  # the command says what to do
             rendered, refused = done[key]
+        if entry.carried_by is not None:
+            refused = _carried_refusal(config, store, incident, entry, everything, corrects, done)
         result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
                               refused=refused, posted_anew=anew.said() if anew and entry.state == DeliveryState.PENDING else ""))
     if any(p.destination == SITE_DESTINATION and p.state == DeliveryState.PENDING for p in planned):
@@ -521,6 +524,31 @@ def previews(
             result += _incident_page_refused(config, incident, update, everything)
         result += _customer_pages_refused(config, incident, update, everything)
     return result
+
+
+def _carried_refusal(config: Config, store: Store, incident: Incident, entry: PlannedDelivery,
+                     everything: Sequence[Update], corrects: int | None,
+                     done: dict[tuple[str, str, bool], tuple[Rendered, str]]) -> str:
+    """The egress guard's refusal of the post a correction skipped here rides with (``PlannedDelivery.carried_by``):
+    the update it corrects, not gone out here yet, which `retry` sends with the correction's text, as the engine
+    renders it. Unchecked, an amend putting another customer's name in this customer's text was stored, exit 0
+    (its preview had nothing to render here), and every `retry` of the update was then refused here for good: the
+    update never reached these readers (review 65g)."""
+    original = next((u for u in everything if u.sequence == corrects), None)
+    if original is None:
+        return ""
+    carried = (entry.destination, f"carried:{entry.visibility}", False)  # apart from the correction's own rendering
+    if carried not in done:
+        destination = destinations(config)[entry.destination]
+        left_out = store.left_out_by_operator(incident.id, Visibility.parse(entry.visibility), at=entry.destination)
+        update = as_last_corrected(original, everything, left_out)
+        hidden = readers_never_told(store, destination, entry.visibility, incident.id)
+        destination.prepare()
+        rendered = render(destination, incident, update, everything, config, hidden=hidden, left_out=left_out)
+        refusal = egress_refusal(destination, entry.visibility, rendered, incident, update, everything, config,
+                                 hidden=hidden, left_out=left_out)
+        done[carried] = (rendered, refusal.found if refusal is not None else "")
+    return done[carried][1]
 
 
 def _incident_page_refused(config: Config, incident: Incident, update: Update, updates: Sequence[Update]) -> list[Preview]:
