@@ -284,6 +284,24 @@ def readers_never_told(store: Store, destination: Destination, visibility: str, 
     return store.kept_from(incident_id, readers_of(destination, visibility))
 
 
+def versions_not_announced_here(store: Store, update: Update, destination: str, target: str,
+                                visibility: str) -> tuple[int, ...]:
+    """For a postmortem's version: its earlier versions whose announcement never went out in this place (failed,
+    then ``_superseded``; skipped; never planned here). One that may have gone out (of unknown fate) counts. A
+    preview asks it too: without it, it showed "We have corrected our postmortem" where the send said "We have
+    published" (review 65g)."""
+    if update.kind != "postmortem":
+        return ()
+    earlier = [u.sequence for u in store.updates(update.incident_id)
+               if u.kind == "postmortem" and u.sequence < update.sequence]
+    if not earlier:
+        return ()
+    out = {d.sequence for d in store.thread_history(update.incident_id, destination, target, update.sequence)
+           if d.visibility == visibility and (d.parts or d.state in (
+               DeliveryState.SENT, DeliveryState.SENDING, DeliveryState.UNKNOWN))}
+    return tuple(sequence for sequence in earlier if sequence not in out)
+
+
 def egress_refusal(
     destination: Destination, visibility: str, rendered: Rendered, incident: Incident, update: Update,
     updates: Sequence[Update], config: Config, *, edits: bool | None = None, hidden: Collection[int] = frozenset(),
@@ -1326,20 +1344,12 @@ class Publisher:
         return self._renders[key]
 
     def _versions_not_announced_here(self, delivery: Delivery) -> tuple[int, ...]:
-        """For a postmortem's version: its earlier versions whose announcement never went out in this place (failed,
-        then ``_superseded``; skipped; never planned here). One that may have gone out (of unknown fate) counts."""
+        """``versions_not_announced_here`` of this delivery's update."""
         update = self._update(delivery.incident_id, delivery.sequence)
-        if update is None or update.kind != "postmortem":
+        if update is None:
             return ()
-        earlier = [u.sequence for u in self.store.updates(delivery.incident_id)
-                   if u.kind == "postmortem" and u.sequence < delivery.sequence]
-        if not earlier:
-            return ()
-        out = {d.sequence for d in self.store.thread_history(delivery.incident_id, delivery.destination,
-                                                             delivery.target, delivery.sequence)
-               if d.visibility == delivery.visibility and (d.parts or d.state in (
-                   DeliveryState.SENT, DeliveryState.SENDING, DeliveryState.UNKNOWN))}
-        return tuple(sequence for sequence in earlier if sequence not in out)
+        return versions_not_announced_here(self.store, update, delivery.destination, delivery.target,
+                                           delivery.visibility)
 
     def _superseded(self, delivery: Delivery, destination: Destination) -> str:
         """Why a version of which nothing went out must not go now, or "": a later version's delivery is still to go

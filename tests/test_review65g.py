@@ -16,6 +16,9 @@ the fakes (Slack for staff, tests/fakes/slack.py, answering 503: nothing of the 
    another customer's name in a customer's text was stored, exit 0, and every `retry` of the update was then refused
    there by the egress guard: the update never reached that customer. The preview now guards the update as it will
    go there, and the amend is refused (exit 2, nothing stored), as it is where the update went out.
+4. A postmortem's new version previewed (`--dry-run`, the confirmation) where the version before it had not gone out
+   showed "We have corrected our postmortem" there, while the send says "We have published a postmortem" (the
+   earlier one is skipped there, never announced): the preview now renders it as the send does.
 """
 
 from __future__ import annotations
@@ -166,3 +169,22 @@ def test_an_amend_riding_with_an_update_not_gone_out_is_guarded_as_that_update_w
         assert retried.exit_code == 0, retried.output
         acme = said(slack, "C0ACME0001")
         assert "ACM-7" in acme and "Globex" not in acme, acme
+
+
+def test_a_version_previewed_where_the_one_before_never_went_out_reads_as_the_send_will(project: Project) -> None:
+    with FakeWorld() as world:
+        project.env.update(world.env)
+        project.write_config(ONCE + world.channels_toml())
+        incident: str = run(project, "post", "--title", "API errors", "-C", "api", "Elevated error rates.")["incident_id"]
+        run(project, "resolve", incident, "Fixed.")
+        (project.root / "1.md").write_text(V1, encoding="utf-8")
+        world.telegram.fail(*(Fault(match="sendMessage", response=DOWN, when=_to_the_public_chat) for _ in range(3)))
+        run(project, "postmortem", incident, "--file", str(project.root / "1.md"))
+        world.telegram.clear_faults()
+        (project.root / "2.md").write_text(V1.replace("A router", "Two routers"), encoding="utf-8")
+        dry = run(project, "postmortem", incident, "--dry-run", "--file", str(project.root / "2.md"), confirm=False)
+        previewed = next(d for d in dry["deliveries"] if d["destination"] == "tg-public")["rendered"]
+        assert "We have published a postmortem" in previewed[0], previewed
+        run(project, "postmortem", incident, "--file", str(project.root / "2.md"))
+        sent = world.telegram_messages("@acmestatus")[-1].html
+        assert "We have published a postmortem" in sent, sent

@@ -36,6 +36,7 @@ from broadcaster.engine import (
     egress_refusal,
     readers_never_told,
     render,
+    versions_not_announced_here,
 )
 from broadcaster.errors import (
     SHARED_STATE_FILE,
@@ -491,8 +492,9 @@ def previews(
     """Render every planned destination exactly as it would be sent."""
     all_destinations = destinations(config)
     everything = [*updates, update]
-    # A rendering depends on the destination, not the chat: once each, however many chats.
-    done: dict[tuple[str, str, bool], tuple[Rendered, str]] = {}
+    # A rendering depends on the destination, not the chat: once each, however many chats (but for a postmortem's
+    # earlier versions never announced in a chat, which make its announcement there the first).
+    done: dict[tuple[Any, ...], tuple[Rendered, str]] = {}
     result = []
     corrects = corrected_sequence(update)
     for entry in planned:
@@ -506,10 +508,12 @@ def previews(
                 next((u for u in updates if u.sequence == corrects), None))
                 if destination.can_edit and corrects is not None else (None, None))
             edits = bool(edited)
-            key = (entry.destination, entry.visibility, edits)
+            unannounced = versions_not_announced_here(store, update, entry.destination, entry.target,
+                                                      entry.visibility)
+            key = (entry.destination, entry.visibility, edits, unannounced)
             if key not in done:
                 destination.prepare()  # what the send will learn first (a Mastodon instance's limits)
-                hidden = readers_never_told(store, destination, entry.visibility, incident.id)
+                hidden = {*readers_never_told(store, destination, entry.visibility, incident.id), *unannounced}
                 rendered = render(destination, incident, update, everything, config, hidden=hidden, edits=edits)
                 refusal = egress_refusal(destination, entry.visibility, rendered, incident, update, everything, config,
                                          hidden=hidden, edits=edits)
@@ -528,7 +532,7 @@ def previews(
 
 def _carried_refusal(config: Config, store: Store, incident: Incident, entry: PlannedDelivery,
                      everything: Sequence[Update], corrects: int | None,
-                     done: dict[tuple[str, str, bool], tuple[Rendered, str]]) -> str:
+                     done: dict[tuple[Any, ...], tuple[Rendered, str]]) -> str:
     """The egress guard's refusal of the post a correction skipped here rides with (``PlannedDelivery.carried_by``):
     the update it corrects, not gone out here yet, which `retry` sends with the correction's text, as the engine
     renders it. Unchecked, an amend putting another customer's name in this customer's text was stored, exit 0
