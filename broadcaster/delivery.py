@@ -37,6 +37,11 @@ def skipped_as_read_the_same(reason: str | None) -> bool:
     return reason == READ_THE_SAME or (bool(reason) and NOT_OUT_READ_THE_SAME in str(reason))
 
 
+# The ends of the reasons a correction is skipped with where the post of the update it corrects carries its text.
+_CARRIED_UNSENT = "correction's text"
+_CARRIED_SENT = "with its text, so its readers never read the text corrected"
+
+
 def carried_unsent(sequence: int) -> str:
     """Why a correction is skipped where update #``sequence``, which it corrects, has not gone out yet: that post
     goes with the correction's text (``amend`` while it waited for ``retry``)."""
@@ -46,10 +51,6 @@ def carried_unsent(sequence: int) -> str:
 def carried_sent(sequence: int) -> str:
     """Why a correction held behind its update is skipped once that update went out (``retry``) with its text."""
     return f"not sent: update #{sequence} went out here after this correction was made, already {_CARRIED_SENT}"
-
-
-_CARRIED_UNSENT = "correction's text"
-_CARRIED_SENT = "with its text, so its readers never read the text corrected"
 
 
 def carried_by_its_update(reason: str | None) -> bool:
