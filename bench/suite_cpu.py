@@ -15,6 +15,7 @@ import json
 import os
 import resource
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,18 +31,21 @@ def _cpu() -> tuple[float, float]:
     return own.ru_utime + own.ru_stime, reaped.ru_utime + reaped.ru_stime
 
 
-_per_file: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+# file name -> [its own CPU, its processes' CPU, tests, wall time on its worker]
+_per_file: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0, 0.0])
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     own, reaped = _cpu()
+    started = time.monotonic()
     yield
     own_after, reaped_after = _cpu()
     row = _per_file[item.path.name]
     row[0] += own_after - own
     row[1] += reaped_after - reaped
     row[2] += 1
+    row[3] += time.monotonic() - started
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -53,23 +57,26 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def report(top: int) -> None:
-    """Print the ``top`` costliest files of the last run, and the totals."""
-    files: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+    """Print the ``top`` costliest files of the last run, and the totals; then the ``top`` longest on their worker
+    (what ``tests/conftest.py``'s ``LONGEST_FIRST`` hands out first, so that no long file starts last)."""
+    files: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0, 0.0])
     for part in OUT.glob("*.json"):
-        for name, (own, reaped, tests) in json.loads(part.read_text(encoding="utf-8")).items():
+        for name, row_read in json.loads(part.read_text(encoding="utf-8")).items():
             row = files[name]
-            row[0] += own
-            row[1] += reaped
-            row[2] += tests
+            for n, value in enumerate(row_read):
+                row[n] += value
     ranked = sorted(files.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))
     total = sum(own + reaped for own, reaped, _ in files.values())
     print(f"{len(files)} files, {sum(int(t) for _, _, t in files.values())} tests, {total:.0f} s of CPU "
           f"({sum(r[0] for r in files.values()):.0f} s in the workers, {sum(r[1] for r in files.values()):.0f} s "
           "in the processes they started)")
     running = 0.0
-    for name, (own, reaped, tests) in ranked[:top]:
+    for name, (own, reaped, tests, _) in ranked[:top]:
         running += own + reaped
         print(f"{own + reaped:7.1f} s {own:6.1f} + {reaped:6.1f}  {int(tests):4d} tests  {running / total:5.1%}  {name}")
+    print("\nlongest on their worker (wall):")
+    for name, (_, _, _, wall) in sorted(files.items(), key=lambda kv: -kv[1][3])[:top]:
+        print(f"{wall:7.1f} s  {name}")
 
 
 if __name__ == "__main__":
