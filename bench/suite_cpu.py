@@ -66,8 +66,8 @@ def report(top: int) -> None:
             for n, value in enumerate(row_read):
                 row[n] += value
     ranked = sorted(files.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))
-    total = sum(own + reaped for own, reaped, _ in files.values())
-    print(f"{len(files)} files, {sum(int(t) for _, _, t in files.values())} tests, {total:.0f} s of CPU "
+    total = sum(row[0] + row[1] for row in files.values())
+    print(f"{len(files)} files, {sum(int(row[2]) for row in files.values())} tests, {total:.0f} s of CPU "
           f"({sum(r[0] for r in files.values()):.0f} s in the workers, {sum(r[1] for r in files.values()):.0f} s "
           "in the processes they started)")
     running = 0.0

@@ -165,21 +165,20 @@ def world(project: Project) -> Iterator[Any]:
 # Collection order holds only with --no-loadscope-reorder (pytest-xdist 3.8; scripts/test.sh passes it): by
 # default pytest-xdist hands a loadfile run's files out by their number of tests, most first, and so the long
 # files of few tests (test_s3_stop_bounded.py's 2 tests, 40 s of waiting on deadlines)
-# went out last and ran alone at the end. Ranked by each file's wall time on one worker in a full run
-# with ten workers (2026-12-07, the 42 files of more than 33 s); the rest follow in collection order.
+# went out last and ran alone at the end. Ranked by each file's wall time on its worker in a full run with ten workers
+# (2026-12-08, `-p bench.suite_cpu`: the 48 longest, 32-156 s); the rest follow in collection order.
 LONGEST_FIRST = (
-    "test_hosts_s3.py", "test_lifecycle.py", "test_delivery.py", "test_fix25_staff_labels.py",
-    "test_restored_store.py", "test_fix20_names.py", "test_two_publishers.py", "test_delivery_states.py",
-    "test_telegram.py", "test_browser.py", "test_import_rules.py", "test_fix21n2_deadline.py",
-    "test_bench_smoke.py", "test_subscribers.py", "test_fix20g_names.py", "test_secrets_echo.py",
-    "test_fix20_parts.py", "test_narrow_incidents.py", "test_team_config_drift.py", "test_publish_e2e.py",
-    "test_interrupted_send.py", "test_fix26_import_labels.py", "test_review19_channels_b.py", "test_bot_chat.py",
-    "test_review19_inputs_b.py", "test_review19_tick.py", "test_withdraw_edges.py", "test_fix20_s3.py",
-    "test_store_backends.py", "test_cli.py", "test_fix20_operator.py", "test_s3_stop_bounded.py",
-    "test_bluesky.py", "test_import_withdraw_review.py", "test_concurrency.py", "test_bot_run.py",
-    "test_fix21c1_store.py", "test_wire_review17.py", "test_fix23l_cut_interrupt.py", "test_input_rules.py",
-    "test_fix21c2_subscribers.py", "test_fix21d1_s3.py",
-    "test_review33a.py",  # 2026-12-07: about 40 s on one worker beside a full run (22 CLI processes)
+    "test_hosts_s3.py", "test_lifecycle.py", "test_env_proxy.py", "test_delivery.py", "test_fix20_names.py",
+    "test_two_publishers.py", "test_review65e.py", "test_restored_store.py", "test_review65a.py",
+    "test_fix25_staff_labels.py", "test_delivery_states.py", "test_telegram.py", "test_review62a.py",
+    "test_fix20_parts.py", "test_fix21n2_deadline.py", "test_review61i.py", "test_subscribers.py", "test_browser.py",
+    "test_narrow_incidents.py", "test_site_parallel.py", "test_bench_smoke.py", "test_startup.py",
+    "test_review36b.py", "test_interrupted_send.py", "test_team_mode.py", "test_team_advice.py",
+    "test_fix20g_names.py", "test_review19_tick.py", "test_s3_foreign_files.py", "test_bot_chat.py",
+    "test_s3_stop_bounded.py", "test_own_words_kept.py", "test_review_secrets.py", "test_review65c.py",
+    "test_s3_deadline.py", "test_review33a.py", "test_secrets_echo.py", "test_review65b.py", "test_withdraw_edges.py",
+    "test_review61c.py", "test_s3_replace_ahead.py", "test_concurrency.py", "test_site.py", "test_fix20_operator.py",
+    "test_browser_language.py", "test_review63a.py", "test_publish_e2e.py", "test_site_compiled_templates.py",
 )
 
 

@@ -99,5 +99,9 @@ def test_a_retry_claim_committing_just_after_the_withdrawal_is_never_posted_and_
         told = f"later retry exit {later.exit_code}: {later.output}\n" + f"withdraw exit {withdraw.returncode}:\n{w_out}{w_err}\nretry exit {retry.returncode}:\n{r_out}{r_err}"
         # The withdrawn incident is not left on the public channel: the withdrawal waited for the post and deleted it.
         assert slack.messages[CHANNEL] == [], told
-        assert withdraw.returncode == 0 and "deleted 1 post" in w_out, told
+        assert withdraw.returncode == 0, told
+        # Either the retry's post went before the withdrawal's delete pass, which deleted it, or (since 65a's check
+        # of the incident as each paced message leaves) the retry read the withdrawal first and sent nothing.
+        never_sent = "withdrawn" in r_out and "no post of the incident here" in w_out and not slack.deleted
+        assert "deleted 1 post" in w_out or never_sent, told
         assert later.exit_code == 0, told
