@@ -202,9 +202,11 @@ class Destination(Protocol):
     def remote_id_from(self, reference: str, target: str) -> str:
         """A post's remote id from what an operator copied (id or link); ``InputError`` where there are no posts."""
 
-    async def checked_post_id(self, remote_id: str, target: str) -> str:
+    async def checked_post_id(self, remote_id: str, target: str, replies_to: str | None = None) -> str:
         """A post id given by hand, checked with the service where only it tells whose post it is (``InputError`` for
-        another account's); the id, completed where the answer tells more."""
+        another account's), and where the thread it is in (``replies_to``: the thread's first post it must reply
+        under, "" for a post that starts its thread, None where not to tell); the id, completed where the answer
+        tells more."""
 
     def remote_location(self, remote_id: str) -> str | None:
         """The chat, channel or room a post's remote id names; None where ids name no place."""

@@ -180,8 +180,8 @@ class ChannelDestination:
     def remote_id_from(self, reference: str, target: str) -> str:
         return self.channel.remote_id_from(reference, target)
 
-    async def checked_post_id(self, remote_id: str, target: str) -> str:
-        return await self.channel.checked_post_id(remote_id, target)
+    async def checked_post_id(self, remote_id: str, target: str, replies_to: str | None = None) -> str:
+        return await self.channel.checked_post_id(remote_id, target, replies_to)
 
     def remote_location(self, remote_id: str) -> str | None:
         return self.channel.remote_location(remote_id)

@@ -598,7 +598,7 @@ class Publisher:
         notes = tuple(self._scrubbed(n) for n in (*receipt.notes, *self._left_alone.pop(delivery.id, ())))
         notes = (*notes, *(n for n in self._reason_posted_anew(delivery) if n not in notes))  # stored with it too
         note = "; ".join(notes) or None
-        # A post that started the thread anew is recorded as its own thread's: ``_thread_of`` threads under it. The
+        # A post that started the thread anew is recorded as its own thread's: ``thread_of`` threads under it. The
         # store knows it too when the channel said so before posting (``_starts_thread``): a resumed post's receipt,
         # or a cut's, may not say it again.
         first = thread.first_remote_id if thread else None
@@ -900,7 +900,7 @@ class Publisher:
                              and (waits_for is None or h.state in waits_for)
                              and not self._passed_over(h, delivery)), None)
             if blocking is None:
-                return _thread_of(self._made_alike(delivery, history)) or self._thread_moved_here(delivery)
+                return thread_of(self._made_alike(delivery, history)) or self._thread_moved_here(delivery)
             if self._left_pending(blocking):
                 await self._send_first(blocking, delivery)
                 continue
@@ -923,7 +923,7 @@ class Publisher:
                 if d.destination == delivery.destination and d.remote_id]
         moved = [d for d in self._sent_elsewhere[key] if d.target != delivery.target and d.sequence < delivery.sequence
                  and (d.remote_id or "").startswith(f"{delivery.target}:")]
-        return _thread_of(self._made_alike(delivery, sorted(moved, key=lambda d: d.sequence)))
+        return thread_of(self._made_alike(delivery, sorted(moved, key=lambda d: d.sequence)))
 
     def _made_alike(self, delivery: Delivery, earlier: Sequence[Delivery]) -> list[Delivery]:
         return made_alike(self.destinations[delivery.destination], delivery.visibility, delivery.target, earlier)
@@ -1576,7 +1576,7 @@ def _refused_for_good(delivery: Delivery) -> bool:
             and (delivery.last_error or "").startswith(advice.REFUSED_FOR_GOOD))
 
 
-def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:
+def thread_of(history: Sequence[Delivery]) -> ThreadRef | None:
     """Where a follow-up threads: the earliest and latest earlier posts whose id is known. The earliest is the
     latest post that started the thread anew (recorded as its own thread's: ``Receipt.starts_thread``) when
     there is one: the first post was gone, and every later follow-up went out on its own under it."""

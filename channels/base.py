@@ -283,11 +283,15 @@ class Channel(ABC):
             raise InputError(f"an empty post id for {self.name}.")
         return text
 
-    async def checked_post_id(self, remote_id: str, target: str) -> str:
+    async def checked_post_id(self, remote_id: str, target: str, replies_to: str | None = None) -> str:
         """``remote_id`` (from ``remote_id_from``) asked of the service, where only it tells whose post it is (an X link
         names any account, a Bluesky link a handle): ``retry --mark-unknown-sent --remote-id`` refuses another
         account's post (``InputError``, nothing stored), rather than thread later updates under a stranger's. Returns
         the id, completed where the answer tells more. Not timed (a login is fine). As given where nothing is asked.
+
+        ``replies_to``: where the post must be, for a service that tells which thread a post is in (Slack, Discord):
+        the remote id of the thread's first post it replies under, "" for a post that starts its thread (the
+        incident's first, or one posted anew), None where not to check (a correction edited in place).
         """
         return remote_id
 

@@ -313,7 +313,7 @@ class BlueskyChannel(Channel):
             "or its at:// URI."
         )
 
-    async def checked_post_id(self, remote_id: str, target: str) -> str:
+    async def checked_post_id(self, remote_id: str, target: str, replies_to: str | None = None) -> str:
         """Whose post it is, asked after a login (which account ``handle`` is) and a look-up of the post (whose
         repository holds it): another account's post, given by its bsky.app link or its at:// URI, was recorded, and
         only the next update found it out (starting a thread of its own) and withdraw left it up. The post's repo

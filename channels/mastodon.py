@@ -511,7 +511,7 @@ class MastodonChannel(Channel):
             )
         return self._remote_id(status_id, posted_by)
 
-    async def checked_post_id(self, remote_id: str, target: str) -> str:
+    async def checked_post_id(self, remote_id: str, target: str, replies_to: str | None = None) -> str:
         """Whose status it is, asked of the instance (its account, against verify_credentials'): a link names the
         account by a name anyone may write, and an id none, so another account's status on this instance was recorded
         as this table's, and later updates replied under it. Where the token may not read its account, as given, with

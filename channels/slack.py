@@ -59,7 +59,12 @@ _CHANNEL_ID = lazy_re.compile(r"^[CGD][A-Z0-9]{2,}$")  # public C..., private G.
 # Slack channel names are lowercase, without spaces, at most 80 characters.
 _CHANNEL_NAME = lazy_re.compile(r"^#?[a-z0-9][a-z0-9._\-]{0,79}$")
 _REMOTE_ID = lazy_re.compile(r"^([CGD][A-Z0-9]+):(\d+\.\d+)$")
-_MESSAGE_LINK = lazy_re.compile(r"/archives/(?P<channel>[CGD][A-Z0-9]+)/p(?P<digits>\d{7,})(?:[?#].*)?$")
+# A message's link as Slack copies it: https://<workspace>.slack.com/archives/<channel id>/p<ts without its dot>, a
+# reply's with ?thread_ts=<its thread's ts>&cid=<channel id>. Matched whole: searched for anywhere, junk around it and
+# another host were taken.
+_MESSAGE_PATH = lazy_re.compile(r"^/archives/(?P<channel>[CGD][A-Z0-9]+)/p(?P<digits>[0-9]{7,})/?$")
+_SLACK_HOST = lazy_re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+slack\.com$")
+_TS = lazy_re.compile(r"^[0-9]+\.[0-9]+$")
 
 _BAD_TOKEN = {
     "invalid_auth",
@@ -82,7 +87,7 @@ _BAD_CONTENT = {
 _SLACK_SIDE_MAYBE_DONE = {"fatal_error", "internal_error"}
 _SLACK_SIDE_NOT_DONE = {"service_unavailable", "request_timeout"}
 # Methods that change nothing: an answer lost on the way is a lookup to repeat, never a post in doubt.
-_READS = frozenset({"auth.test", "conversations.info", "conversations.list"})
+_READS = frozenset({"auth.test", "conversations.info", "conversations.list", "chat.getPermalink"})
 _RATE_LIMITED = {"ratelimited", "rate_limited"}
 # chat.update parses its text as a client would by default (chat.postMessage does not): names as mentions.
 _AS_WRITTEN: dict[str, Any] = {"parse": "none", "link_names": False}
@@ -376,11 +381,10 @@ class SlackChannel(Channel):
         from broadcaster.errors import InputError
 
         text = reference.strip()
-        link = _MESSAGE_LINK.search(text)
-        if link:
-            digits = link.group("digits")
-            text = f"{link.group('channel')}:{digits[:-6]}.{digits[-6:]}"
-        elif re.fullmatch(r"\d+\.\d+", text) and _CHANNEL_ID.match(self.channel):
+        linked = message_linked(text)
+        if linked:
+            text = linked
+        elif re.fullmatch(r"[0-9]+\.[0-9]+", text) and _CHANNEL_ID.match(self.channel):
             text = f"{self.channel}:{text}"
         found = _REMOTE_ID.match(text)
         if not found:
@@ -396,6 +400,32 @@ class SlackChannel(Channel):
                 "delivery went. Copy the link of the message in that channel."
             )
         return text
+
+    async def checked_post_id(self, remote_id: str, target: str, replies_to: str | None = None) -> str:
+        """Where the message is, asked of Slack (chat.getPermalink, which needs no scope: a reply's link names its
+        thread): a link to a reply in another incident's thread, or a message no one made, was recorded as this
+        update's post, and later corrections edited it. A message that is not there, a reply in another thread than
+        the incident's, a reply given for a post that went at top level, or one at top level for a reply, are refused.
+        Whose message it is Slack does not tell without reading the channel's history (a scope the bot lacks)."""
+        from broadcaster.errors import InputError
+
+        channel_id, ts = self.parse_remote_id(remote_id)
+        try:
+            data = await self._call("chat.getPermalink", lambda web: web.chat_getPermalink(
+                channel=channel_id, message_ts=ts), channel=channel_id)
+        except SlackDeliveryError as exc:
+            if exc.code == "message_not_found":
+                raise InputError(f"Slack has no message {remote_id} (deleted, or the link was mistyped), so later "
+                                 "updates could not reply under it. Check the link; nothing was stored or sent.") from exc
+            raise InputError(f"could not ask Slack where message {remote_id} is ({exc}) Nothing was stored or sent; "
+                             "run the command again once Slack answers.") from exc
+        parent = _thread_ts_in(str(data.get("permalink") or ""))
+        in_thread = parent if parent and parent != ts else ""
+        problem = _not_where_it_went(in_thread, replies_to)
+        if problem:
+            raise InputError(f"Slack message {remote_id} {problem}: later updates would thread, and corrections edit, "
+                             "there. Copy the link of this update's own message; nothing was stored or sent.")
+        return remote_id
 
     async def _post(
         self,
@@ -777,6 +807,57 @@ class SlackChannel(Channel):
 
     def _not_found_message(self) -> str:
         return self._refusal("conversations.info", "channel_not_found", {}, self.channel)
+
+
+def message_linked(text: str) -> str | None:
+    """The remote id (``C0123:1700000000.000100``) a Slack message link names, read whole, or None: scheme and host in
+    any case, a workspace's host under slack.com, and of the query only Slack's own ``thread_ts`` and ``cid`` (naming
+    the path's channel), each once; the fragment dropped. Which thread the message is in Slack says
+    (``checked_post_id``), never the link's ``thread_ts``."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    if not text.isascii() or not text.isprintable():
+        return None  # urlsplit drops a tab or a line break inside a link, and reads what is left
+    try:
+        parts = urlsplit(text)
+        query = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        return None
+    found = _MESSAGE_PATH.match(parts.path)
+    if (parts.scheme.lower() not in ("http", "https") or not _SLACK_HOST.match(parts.netloc.lower())
+            or found is None):
+        return None
+    keys = [key for key, _ in query]
+    values = dict(query)
+    if len(keys) != len(set(keys)) or set(keys) - {"thread_ts", "cid"}:
+        return None
+    if values.get("cid", found.group("channel")) != found.group("channel") or not _TS.match(values.get("thread_ts", "0.0")):
+        return None
+    digits = found.group("digits")
+    return f"{found.group('channel')}:{digits[:-6]}.{digits[-6:]}"
+
+
+def _thread_ts_in(permalink: str) -> str:
+    """The ``thread_ts`` of a permalink Slack gave (a reply's: its thread's first message), or ""."""
+    from urllib.parse import parse_qs, urlsplit
+
+    return (parse_qs(urlsplit(permalink).query).get("thread_ts") or [""])[0]
+
+
+def _not_where_it_went(in_thread: str, replies_to: str | None) -> str:
+    """Why a message in ``in_thread`` ("" at top level) is not where the update went (``replies_to``, as
+    ``Channel.checked_post_id`` says it), or ""."""
+    if replies_to is None:
+        return ""
+    if not replies_to:
+        return (f"is a reply in the thread of message {in_thread}, and this update went at top level (it started its "
+                "thread)") if in_thread else ""
+    expected = replies_to.partition(":")[2]
+    if not in_thread:
+        return f"is at top level, not a reply in this incident's thread (under message {expected})"
+    if in_thread != expected:
+        return f"is a reply in another thread (under message {in_thread}) than this incident's (under message {expected})"
+    return ""
 
 
 def _thread_ends(rendered: Rendered) -> tuple[str, str]:

@@ -256,7 +256,7 @@ class TwitterChannel(Channel):
             )
         return f"{found.group('id')}@{posted_by}" if posted_by else self._named(found.group("id"))
 
-    async def checked_post_id(self, remote_id: str, target: str) -> str:
+    async def checked_post_id(self, remote_id: str, target: str, replies_to: str | None = None) -> str:
         """Whose post it is, asked of X (GET /2/tweets/:id with its author_id): a link names the account by a screen
         name anyone may write, and an id names none, so another account's post was recorded as this account's and
         the next update replied under a stranger's post. With a bearer_token, whose account X says (/2/users/me)."""

@@ -22,6 +22,7 @@ from broadcaster.engine import (
     post_to_edit,
     repeats_safely,
     since_the_latest_restart,
+    thread_of,
 )
 from broadcaster.errors import InputError, bounded, did_you_mean, printable
 from broadcaster.messages import advice, gate
@@ -295,14 +296,15 @@ def _remote_ids_for(
         except InputError as exc:
             raise InputError(f"--remote-id {pair!r}: {exc}") from exc
         given_as[delivery.id] = pair
-    return _checked_by_the_services(all_destinations, unknown, found, given_as) if found else found
+    return _checked_by_the_services(store, all_destinations, unknown, found, given_as) if found else found
 
 
-def _checked_by_the_services(all_destinations: Mapping[str, Destination], unknown: Sequence[Delivery],
+def _checked_by_the_services(store: Store, all_destinations: Mapping[str, Destination], unknown: Sequence[Delivery],
                              found: dict[int, str], given_as: Mapping[int, str]) -> dict[int, str]:
-    """Each id given by hand, asked of its service where only it tells whose post it is (``checked_post_id``): read
-    offline, an X link of another account's post was recorded as this account's, and later updates replied under a
-    stranger's post. Before anything is stored; `retry` is not timed."""
+    """Each id given by hand, asked of its service where only it tells whose post it is, and which thread it is in
+    (``checked_post_id``): read offline, an X link of another account's post was recorded as this account's, and
+    later updates replied under a stranger's post; a Slack reply in another incident's thread was recorded as this
+    update's. Before anything is stored; `retry` is not timed."""
     import asyncio
 
     by_id = {d.id: d for d in unknown}
@@ -313,9 +315,14 @@ def _checked_by_the_services(all_destinations: Mapping[str, Destination], unknow
         try:
             for delivery_id, remote_id in found.items():
                 delivery = by_id[delivery_id]
+                destination = all_destinations[delivery.destination]
                 try:
-                    checked[delivery_id] = await all_destinations[delivery.destination].checked_post_id(
-                        remote_id, delivery.target)
+                    checked[delivery_id] = await destination.checked_post_id(
+                        remote_id, delivery.target, _replies_to(store, destination, delivery, remote_id))
+                    # As the service completed it (a Discord link's channel read as no thread, the webhook named):
+                    # the post another delivery recorded may only now be seen to be that one.
+                    if checked[delivery_id] != remote_id:
+                        _refuse_another_delivery_s(store, destination, delivery, checked[delivery_id])
                 except InputError as exc:
                     raise InputError(f"--remote-id {given_as[delivery_id]!r}: {exc}") from exc
         finally:
@@ -324,6 +331,20 @@ def _checked_by_the_services(all_destinations: Mapping[str, Destination], unknow
         return checked
 
     return asyncio.run(check_each())
+
+
+def _replies_to(store: Store, destination: Destination, delivery: Delivery, remote_id: str) -> str | None:
+    """Where the post of unknown fate went, for its service to check the id given against (``checked_post_id``): the
+    remote id of the thread's first post it replied under, as the engine chose it (``thread_of``), or "" where it
+    started its thread. The thread then is the thread now: the engine holds every later update back while an earlier
+    one's fate is open. None for a correction that edited the post the id names in place (any earlier post)."""
+    if _edited_in_place(store, destination, delivery, remote_id):
+        return None
+    if delivery.starts_thread:
+        return ""
+    history = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
+    thread = thread_of(made_alike(destination, delivery.visibility, delivery.target, history))
+    return thread.first_remote_id if thread is not None else ""
 
 
 def _same_target(destination: Destination | None, stored: str, given: str) -> bool:
@@ -487,7 +508,7 @@ def _restarted_unnamed(store: Store, destination: Destination | None, delivery: 
 
 
 def _earlier_known(store: Store, destination: Destination | None, delivery: Delivery) -> int | None:
-    """The sequence of the latest earlier update whose post here the engine threads under (``engine._thread_of``:
+    """The sequence of the latest earlier update whose post here the engine threads under (``engine.thread_of``:
     an id that names no post is not known, nor is a post before the latest that started the thread anew)."""
     earlier = _alike_earlier(store, destination, delivery)
     known = [d for d in since_the_latest_restart(earlier)

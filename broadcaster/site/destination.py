@@ -98,7 +98,7 @@ class _WholeSite:
     def remote_id_from(self, reference: str, target: str) -> str:
         raise InputError(f"{self.name!r} is not a channel in the config, so its post ids cannot be read.")
 
-    async def checked_post_id(self, remote_id: str, target: str) -> str:
+    async def checked_post_id(self, remote_id: str, target: str, replies_to: str | None = None) -> str:
         return remote_id  # never reached: ``remote_id_from`` refuses
 
     def remote_location(self, remote_id: str) -> str | None:

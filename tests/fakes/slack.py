@@ -13,6 +13,9 @@ so on, as at ``https://slack.com/api/``. Methods served, with Slack's shapes:
 * ``POST chat.delete``: ``channel`` (an id), ``ts``; unknown ts -> ``message_not_found``,
   a ts in ``undeletable`` -> ``cant_delete_message`` (another user's message). Answers
   ``{"ok": true, "channel", "ts"}`` and moves the message to ``deleted``.
+* ``chat.getPermalink``: ``channel`` (an id), ``message_ts``; the message's link as Slack gives it
+  (``https://example.slack.com/archives/C0123/p1700000001000001``, a reply's with
+  ``?thread_ts=<parent ts>&cid=C0123``); unknown ts -> ``message_not_found``.
 * ``auth.test``, ``conversations.info`` (an id; a name is ``channel_not_found``
   as at Slack) and ``conversations.list`` (paginated by ``limit``/``cursor``; ``types``
   as at Slack, public channels by default; a private ``G...`` channel only to a member).
@@ -143,6 +146,7 @@ class FakeSlack(FakeServer):
             ("chat.postMessage", self._post_message),
             ("chat.update", self._update),
             ("chat.delete", self._delete),
+            ("chat.getPermalink", self._permalink),
             ("auth.test", self._auth_test),
             ("conversations.info", self._conversations_info),
             ("conversations.list", self._conversations_list),
@@ -299,6 +303,16 @@ class FakeSlack(FakeServer):
             self.messages[cid].remove(message)
             self.deleted.append(message)
         return {"channel": cid, "ts": ts}
+
+    def _permalink(self, params: dict[str, Any]) -> dict[str, Any]:
+        cid = self._resolve(params.get("channel"), by_name=False)
+        message = self.message(cid, str(params.get("message_ts", "")))
+        if message is None:
+            raise SlackError("message_not_found")
+        link = f"https://example.slack.com/archives/{cid}/p{message.ts.replace('.', '')}"
+        if message.thread_ts and message.thread_ts != message.ts:
+            link += f"?thread_ts={message.thread_ts}&cid={cid}"
+        return {"channel": cid, "permalink": link}
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
