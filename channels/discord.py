@@ -60,6 +60,8 @@ _WEBHOOK_PATH = lazy_re.compile(r"^/api(?:/v\d+)?/webhooks/(?P<id>\d{5,25})/(?P<
 _SNOWFLAKE = lazy_re.compile(r"^\d{5,25}$")
 _REMOTE_ID = lazy_re.compile(r"^(?:(?P<thread>\d{5,25}):)?(?P<message>\d{5,25})(?:@(?P<webhook>\d{5,25}))?$")
 _URL_FORM = "https://discord.com/api/webhooks/<id>/<token>"
+# A message's link as Discord copies it (Copy Message Link): /channels/<guild>/<channel or thread>/<message>.
+_MESSAGE_PATH = lazy_re.compile(r"^/channels/(?P<guild>[0-9]{5,25})/(?P<channel>[0-9]{5,25})/(?P<message>[0-9]{5,25})/?$")
 
 # Discord's JSON error codes (developers/topics/opcodes-and-status-codes).
 UNKNOWN_CHANNEL = 10003
@@ -92,6 +94,7 @@ class DiscordChannel(HttpChannel):
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
         self._webhook_id = ""  # of the URL the poster was made from: it names the messages it posts
+        self._linked_guilds: dict[str, str] = {}  # the server a link given to ``remote_id_from`` named, for its check
 
     # -- config -----------------------------------------------------------------
 
@@ -306,17 +309,92 @@ class DiscordChannel(HttpChannel):
         return bool(posted.webhook) and posted.webhook != self._webhook_id
 
     def remote_id_from(self, reference: str, target: str) -> str:
-        """A message id (Developer Mode > Copy Message ID), or ``<thread id>:<message id>``."""
+        """A message id (Developer Mode > Copy Message ID), ``<thread id>:<message id>``, or the message's link (Copy
+        Message Link: ``https://discord.com/channels/<guild>/<channel>/<message>``), read as ``<channel>:<message>``:
+        whether that channel is the webhook's own or a thread of it, and whose message it is, Discord says
+        (``checked_post_id``)."""
         text = reference.strip()
+        linked = message_linked(text)
+        if linked is not None:
+            guild, in_channel, message = linked
+            remote_id = f"{in_channel}:{message}"
+            self._linked_guilds[remote_id] = guild
+            return remote_id
         found = _REMOTE_ID.match(text)
         if not found:
             raise InputError(
-                f"{reference!r} is not a Discord message id: in Discord, turn on Developer Mode, then "
-                "right-click the message > Copy Message ID (for a message in a thread, give <thread id>:<message id>)."
+                f"{reference!r} is not a Discord message: give its link (right-click the message > Copy Message Link: "
+                "https://discord.com/channels/<server>/<channel>/<message>) or, with Developer Mode on, its id (Copy "
+                "Message ID; for a message in a thread, <thread id>:<message id>)."
             )
         if not found.group("thread") and self.thread_id:
             return f"{self.thread_id}:{text}"
         return text
+
+    async def checked_post_id(self, remote_id: str, target: str, replies_to: str | None = None) -> str:
+        """Whose message it is and where, asked of Discord: the webhook GETs its own message (another webhook's, or
+        one not there, is 404 Unknown Message, as Discord answers both). Any id was taken before, and later
+        corrections and withdrawals edited or deleted by it; a link's channel was not seen to be another server's,
+        another channel's or another incident's thread. Returns ``[<thread id>:]<message id>@<webhook id>``, as
+        broadcaster records its own posts."""
+        posted = _parse_remote_id(remote_id)
+        guild = self._linked_guilds.pop(remote_id, "")
+        try:
+            webhook = self._message(await self._client().request("GET", self._url("")), may_post=False)
+        except (DeliveryError, ConfigError) as exc:
+            raise InputError(f"could not ask Discord whose message {posted.message} is ({exc}) Nothing was stored or "
+                             "sent; run the command again once Discord answers.") from exc
+        if self._posted_by_another(posted):
+            raise InputError(f"{remote_id!r} names a message of webhook {posted.webhook}, not of this webhook "
+                             f"({self._webhook_id}): it edits and deletes only its own. Nothing was stored or sent.")
+        own_channel = str(webhook.get("channel_id") or "")
+        if guild and guild != str(webhook.get("guild_id") or ""):
+            raise InputError(f"that link is to a message of another Discord server ({guild}) than the one this "
+                             f"webhook posts in: copy the link of this update's own message. Nothing was stored or sent.")
+        thread = "" if posted.thread == own_channel else posted.thread
+        found = await self._own_message(posted.message, thread, _threads_to_try(thread, posted.message, replies_to))
+        place = str(found.get("channel_id") or "")
+        thread = "" if place == own_channel else place
+        problem = self._not_where_it_went(thread, posted.message, replies_to)
+        if problem:
+            raise InputError(f"Discord message {posted.message} {problem}: later updates would go, and corrections "
+                             "edit, there. Copy the link of this update's own message; nothing was stored or sent.")
+        return f"{thread}:{posted.message}@{self._webhook_id}" if thread else f"{posted.message}@{self._webhook_id}"
+
+    async def _own_message(self, message: str, thread: str, threads: Sequence[str]) -> dict[str, Any]:
+        """This webhook's message, asked in ``thread`` (the webhook's channel for ""), then in each of ``threads`` (a
+        forum post known by its message id alone is in the thread of that id); ``InputError`` where it is in none."""
+        for where in (thread, *threads) if not thread else (thread,):
+            try:
+                return self._message(await self._client().request(
+                    "GET", self._url(f"/messages/{message}" + (f"?thread_id={where}" if where else ""))), may_post=False)
+            except _DiscordRefusal as exc:
+                if exc.code not in (UNKNOWN_MESSAGE, UNKNOWN_CHANNEL):
+                    raise InputError(f"could not ask Discord whose message {message} is ({exc}) Nothing was stored "
+                                     "or sent.") from exc
+            except DeliveryError as exc:
+                raise InputError(f"could not ask Discord whose message {message} is ({exc}) Nothing was stored or "
+                                 "sent; run the command again once Discord answers.") from exc
+        where = f"thread {thread}" if thread else "the channel it posts in, or this incident's thread"
+        raise InputError(f"this webhook has no message {message} in {where}: another webhook's or a person's (a "
+                         "webhook edits and deletes only its own), deleted, or mistyped. Copy the link of this "
+                         "update's own message; nothing was stored or sent.")
+
+    def _not_where_it_went(self, thread: str, message: str, replies_to: str | None) -> str:
+        """Why a message in ``thread`` ("" for the webhook's channel) is not where the update went, or ""."""
+        if self.thread_id:
+            expected = {self.thread_id}
+        elif replies_to is None:
+            return ""
+        elif replies_to:
+            first = _parse_remote_id(replies_to)
+            expected = {first.thread} if first.thread else {"", first.message}
+        else:
+            expected = {"", message}  # the incident's first: in the channel, or the forum post it opened
+        if thread in expected:
+            return ""
+        said = f"thread {thread}" if thread else "the channel itself"
+        return f"is in {said}, not where this incident's updates go ({', '.join(sorted(t or 'the channel' for t in expected))})"
 
     def same_post(self, stored: str, given: str) -> bool:
         """The same message: an id given by hand names no webhook (nor, for a forum post's first message copied by
@@ -458,6 +536,32 @@ def _parse_remote_id(remote_id: str) -> _Posted:
             retryable=False,
         )
     return _Posted(found.group("thread") or "", found.group("message"), found.group("webhook") or "")
+
+
+def message_linked(text: str) -> tuple[str, str, str] | None:
+    """(guild, channel, message) of a Discord message link, read whole, or None: discord.com, discordapp.com, ptb. or
+    canary., scheme and host in any case, no query; the fragment dropped."""
+    if not text.isascii() or not text.isprintable():
+        return None  # urlsplit drops a tab or a line break inside a link, and reads what is left
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    found = _MESSAGE_PATH.match(parts.path)
+    if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in _HOSTS or not found or parts.query:
+        return None
+    return found.group("guild"), found.group("channel"), found.group("message")
+
+
+def _threads_to_try(thread: str, message: str, replies_to: str | None) -> list[str]:
+    """Where else to look for a message given by its id alone, not in the webhook's channel: a forum post's thread,
+    whose id is that of its first message (the incident's first post itself, or the one it replies in)."""
+    if thread or replies_to is None:
+        return []
+    if not replies_to:
+        return [message]
+    first = _parse_remote_id(replies_to)
+    return [first.thread or first.message]
 
 
 def _in_thread(posted: _Posted) -> str:

@@ -4,19 +4,28 @@ Slack's link was searched for anywhere in the text: junk around it, another host
 were taken, and a link to a reply in another incident's thread (or a message no one made) was recorded as this
 update's post: later corrections edited it, and the status card of this incident was not the thread's. Now the whole
 link is read, and Slack is asked where the message is (chat.getPermalink: which thread, and whether it is there).
+
+Discord took only a bare message id, refusing its own "Copy Message Link", and never asked whose message an id named:
+another webhook's message, or none, was recorded, and later corrections and withdrawals edited or deleted by it. Now
+the link is read (discord.com, discordapp.com, ptb., canary.), and the webhook asks Discord for its own message
+(GET /webhooks/{id}/{token}/messages/{id}): another's, or one in another thread or channel, is refused.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault
+from tests.fakes.discord import DiscordMessage, FakeDiscord
 from tests.fakes.slack import FakeSlack, SlackMessage
 from tests.test_review47b import CHANNEL, slack  # noqa: F401 - a pytest fixture
+
+GUILD = "800000000000000001"  # the fake's guild
 
 
 def deliveries(project: Project, incident: str, destination: str) -> list[dict[str, Any]]:
@@ -109,3 +118,109 @@ def test_slack_what_is_not_a_whole_message_link_is_refused(
     code, said = marked(project, incident, f"status-slack={given}")
     assert code == 2 and "unexpected" not in said, said
     assert deliveries(project, incident, "status-slack")[-1]["state"] == "unknown"
+
+
+# -- Discord -------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def discord(project: Project) -> Iterator[FakeDiscord]:
+    with FakeDiscord() as fake:
+        discord_as(project, fake)
+        yield fake
+
+
+def discord_as(project: Project, fake: FakeDiscord) -> None:
+    project.env["DISCORD_URL"] = fake.webhook_url
+    project.write_config(ENGINE + '\n[channels.discord]\ntype = "discord"\nwebhook_url = "${DISCORD_URL}"\n'
+                         f'api_url = "{fake.api_url}"\n')
+
+
+def discord_unknown_follow_up(project: Project, fake: FakeDiscord) -> tuple[str, DiscordMessage]:
+    """An incident whose second update went up with its answer lost (unknown): its id, and that message."""
+    code, out = project.cli_json("post", "--yes", "--title", "API errors", "Errors on the API.")
+    assert code == 0, out
+    incident = str(out["incident_id"])
+    fake.fail(Fault(match="/webhooks/", reset_after=True, when=lambda r: r.method == "POST"))
+    code, out = project.cli_json("post", "--yes", "-i", incident, "-s", "identified", "Cause found.")
+    assert code == 3, out
+    return incident, fake.messages[-1]
+
+
+def another_webhooks(fake: FakeDiscord, channel: str = "") -> DiscordMessage:
+    """A message another webhook (a bot, another tool) posted into the same channel."""
+    fake.other_webhooks["555555555555555555"] = "U" * 68
+    message = DiscordMessage("1299999999999999999", channel or fake.channel_id, {"content": "hi"},
+                             webhook_id="555555555555555555")
+    fake.messages.append(message)
+    return message
+
+
+@pytest.mark.parametrize("site", ["https://discord.com", "https://discordapp.com", "https://ptb.discord.com",
+                                  "https://canary.discord.com", "HTTPS://Discord.com"])
+def test_discord_its_copy_message_link_is_taken(project: Project, discord: FakeDiscord, site: str) -> None:
+    incident, own = discord_unknown_follow_up(project, discord)
+    code, said = marked(project, incident, f"discord={site}/channels/{GUILD}/{discord.channel_id}/{own.id}")
+    assert code == 0, said
+    assert deliveries(project, incident, "discord")[-1]["remote_id"] == f"{own.id}@{discord.webhook_id}"
+
+
+def test_discord_a_bare_id_of_its_own_message_is_recorded_with_its_webhook(
+        project: Project, discord: FakeDiscord) -> None:
+    incident, own = discord_unknown_follow_up(project, discord)
+    code, said = marked(project, incident, f"discord={own.id}")
+    assert code == 0, said
+    assert deliveries(project, incident, "discord")[-1]["remote_id"] == f"{own.id}@{discord.webhook_id}"
+
+
+def test_discord_another_webhooks_message_is_refused(project: Project, discord: FakeDiscord) -> None:
+    incident, _ = discord_unknown_follow_up(project, discord)
+    stranger = another_webhooks(discord)
+    for given in (stranger.id, f"https://discord.com/channels/{GUILD}/{discord.channel_id}/{stranger.id}"):
+        code, said = marked(project, incident, f"discord={given}")
+        assert code == 2 and "nothing was stored" in said and "this webhook" in said, said
+    assert deliveries(project, incident, "discord")[-1]["state"] == "unknown"
+
+
+def test_discord_a_message_that_is_not_there_is_refused(project: Project, discord: FakeDiscord) -> None:
+    incident, _ = discord_unknown_follow_up(project, discord)
+    code, said = marked(project, incident, "discord=1234567890123456789")
+    assert code == 2 and "nothing was stored" in said, said
+
+
+@pytest.mark.parametrize("written", [
+    "https://discord.com/channels/811111111111111111/{ch}/{m}",  # another guild
+    "https://discord.com/channels/@me/{ch}/{m}",                  # a direct message
+    "https://discord.com/channels/{g}/977777777777777777/{m}",   # another channel (or a thread not this incident's)
+    "see https://discord.com/channels/{g}/{ch}/{m}",
+    "https://discord.com/channels/{g}/{ch}/{m}/../1200000000000000001",
+    "https://discord.com.evil.example/channels/{g}/{ch}/{m}",
+    "https://discord.com/channels/{g}/{ch}/{m}\u200b",
+    "https://discord.com/channels/{g}/{ch}/\x1b{m}",
+    "https://discord.com/channels/{g}/{ch}/{m}\uff10",
+    "\uff11{m}",
+])
+def test_discord_what_names_no_message_of_this_incident_is_refused(
+        project: Project, discord: FakeDiscord, written: str) -> None:
+    incident, own = discord_unknown_follow_up(project, discord)
+    given = written.format(g=GUILD, ch=discord.channel_id, m=own.id)
+    code, said = marked(project, incident, f"discord={given}")
+    assert code == 2 and "unexpected" not in said, said
+    assert deliveries(project, incident, "discord")[-1]["state"] == "unknown"
+
+
+def test_discord_a_message_in_another_incidents_forum_post_is_refused(project: Project) -> None:
+    with FakeDiscord(forum=True) as forum:
+        discord_as(project, forum)
+        incident, own = discord_unknown_follow_up(project, forum)
+        code, out = project.cli_json("post", "--yes", "--title", "Web down", "-C", "web", "The website is down.")
+        assert code == 0, out
+        other_post = forum.messages[-1]
+        assert other_post.channel_id == other_post.id  # a forum post of its own
+        link = f"https://discord.com/channels/{GUILD}/{other_post.channel_id}/{other_post.id}"
+        code, said = marked(project, incident, f"discord={link}")
+        assert code == 2 and "nothing was stored" in said, said
+        code, said = marked(project, incident, f"discord=https://discord.com/channels/{GUILD}/{own.channel_id}/{own.id}")
+        assert code == 0, said
+        assert deliveries(project, incident, "discord")[-1]["remote_id"] == \
+            f"{own.channel_id}:{own.id}@{forum.webhook_id}"

@@ -12,6 +12,9 @@ Discord's shapes (discord-api-docs ``resources/webhook.mdx``):
 * ``DELETE /api/webhooks/{id}/{token}/messages/{message_id}[?thread_id=T]``: delete,
   204 and no body (kept in ``fake.deleted``).
 * ``GET /api/webhooks/{id}/{token}``: the webhook object (no ``user``).
+* ``GET /api/webhooks/{id}/{token}/messages/{message_id}[?thread_id=T]``: the webhook's own message, as
+  Discord answers it (``id``, ``channel_id``, ``webhook_id``...); another webhook's message, or one not in
+  that channel or thread, -> 404 code 10008, as Discord answers both.
 
 It validates like Discord: a wrong token -> 401 code 50027, an unknown webhook
 -> 404 code 10015, an unknown message -> 404 code 10008, an unknown thread ->
@@ -57,6 +60,7 @@ class DiscordMessage:
     channel_id: str
     body: dict[str, Any]
     edits: list[dict[str, Any]] = field(default_factory=list)
+    webhook_id: str = ""  # the webhook that posted it: only it may read (GET) it
 
     def texts(self) -> list[str]:
         found = [str(self.body.get("content") or "")]
@@ -109,6 +113,7 @@ class FakeDiscord(FakeServer):
         self.route("PATCH", base + r"/messages/(?P<message>\d+)", self._guarded(self._edit))
         self.route("DELETE", base + r"/messages/(?P<message>\d+)", self._guarded(self._delete))
         self.route("GET", base, self._guarded(self._get))
+        self.route("GET", base + r"/messages/(?P<message>\d+)", self._guarded(self._get_message))
 
     @property
     def api_url(self) -> str:
@@ -158,7 +163,7 @@ class FakeDiscord(FakeServer):
 
     # -- routes ---------------------------------------------------------------------
 
-    def _execute(self, request: Request, _found: re.Match[str]) -> Response:
+    def _execute(self, request: Request, found: re.Match[str]) -> Response:
         body = request.json()
         thread = self._thread_of(request)
         validate(body)
@@ -172,11 +177,11 @@ class FakeDiscord(FakeServer):
             channel = thread or (message_id if name else self.channel_id)
             if name:
                 self.threads.add(message_id)
-            message = DiscordMessage(message_id, channel, body)
+            message = DiscordMessage(message_id, channel, body, webhook_id=found.group("id"))
             self.messages.append(message)
         if (request.query.get("wait") or [""])[0] != "true":
             return Response(204, b"")
-        return Response(200, {"id": message_id, "channel_id": channel, "webhook_id": self.webhook_id, **body})
+        return Response(200, {"id": message_id, "channel_id": channel, "webhook_id": found.group("id"), **body})
 
     def _edit(self, request: Request, found: re.Match[str]) -> Response:
         body = request.json()
@@ -199,6 +204,15 @@ class FakeDiscord(FakeServer):
             self.messages.remove(message)
             self.deleted.append(message)
         return Response(204, b"")
+
+    def _get_message(self, request: Request, found: re.Match[str]) -> Response:
+        thread = self._thread_of(request) or self.channel_id
+        message = next((m for m in self.messages if m.id == found.group("message") and m.channel_id == thread
+                        and m.webhook_id in ("", found.group("id"))), None)
+        if message is None:
+            raise DiscordError(404, 10008, "Unknown Message")
+        return Response(200, {"id": message.id, "type": 0, "channel_id": message.channel_id,
+                              "webhook_id": message.webhook_id or self.webhook_id, **message.body})
 
     def _get(self, _request: Request, found: re.Match[str]) -> Response:
         return Response(200, {"id": found.group("id"), "type": 1, "name": "Status", "channel_id": self.channel_id,
