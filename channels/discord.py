@@ -352,7 +352,8 @@ class DiscordChannel(HttpChannel):
             raise InputError(f"that link is to a message of another Discord server ({guild}) than the one this "
                              f"webhook posts in: copy the link of this update's own message. Nothing was stored or sent.")
         thread = "" if posted.thread == own_channel else posted.thread
-        found = await self._own_message(posted.message, thread, _threads_to_try(thread, posted.message, replies_to))
+        # Looked for only where a link or <thread>:<message> says it is: Discord's link names the message's own place.
+        found = await self._own_message(posted.message, thread, _threads_to_try(posted.thread, posted.message, replies_to))
         place = str(found.get("channel_id") or "")
         thread = "" if place == own_channel else place
         problem = self._not_where_it_went(thread, posted.message, replies_to)
@@ -364,7 +365,7 @@ class DiscordChannel(HttpChannel):
     async def _own_message(self, message: str, thread: str, threads: Sequence[str]) -> dict[str, Any]:
         """This webhook's message, asked in ``thread`` (the webhook's channel for ""), then in each of ``threads`` (a
         forum post known by its message id alone is in the thread of that id); ``InputError`` where it is in none."""
-        for where in (thread, *threads) if not thread else (thread,):
+        for where in (thread, *threads):
             try:
                 return self._message(await self._client().request(
                     "GET", self._url(f"/messages/{message}" + (f"?thread_id={where}" if where else ""))), may_post=False)
@@ -375,7 +376,7 @@ class DiscordChannel(HttpChannel):
             except DeliveryError as exc:
                 raise InputError(f"could not ask Discord whose message {message} is ({exc}) Nothing was stored or "
                                  "sent; run the command again once Discord answers.") from exc
-        where = f"thread {thread}" if thread else "the channel it posts in, or this incident's thread"
+        where = " or ".join(f"thread {t}" if t else "the channel it posts in" for t in (thread, *threads))
         raise InputError(f"this webhook has no message {message} in {where}: another webhook's or a person's (a "
                          "webhook edits and deletes only its own), deleted, or mistyped. Copy the link of this "
                          "update's own message; nothing was stored or sent.")

@@ -220,6 +220,9 @@ def test_discord_a_message_in_another_incidents_forum_post_is_refused(project: P
         link = f"https://discord.com/channels/{GUILD}/{other_post.channel_id}/{other_post.id}"
         code, said = marked(project, incident, f"discord={link}")
         assert code == 2 and "nothing was stored" in said, said
+        # Its own message, but the link names the forum itself as its place: Discord never copies such a link.
+        code, said = marked(project, incident, f"discord=https://discord.com/channels/{GUILD}/{forum.channel_id}/{own.id}")
+        assert code == 2 and "no message" in said, said
         code, said = marked(project, incident, f"discord=https://discord.com/channels/{GUILD}/{own.channel_id}/{own.id}")
         assert code == 0, said
         assert deliveries(project, incident, "discord")[-1]["remote_id"] == \
