@@ -131,6 +131,10 @@ def _correctable(store: Store, incident_id: str, sequence: int) -> tuple[Inciden
         corrected = original.extra.get("corrects", "?")
         raise InputError(f"#{sequence} of {incident.id} is a correction of update #{corrected}: to correct it again, "
                          f"amend #{corrected} (`broadcaster amend {incident.id} {corrected} ...`).")
+    if original is not None and original.sequence not in {u.sequence for u in store.updates(incident.id)}:
+        raise InputError(f"#{sequence} of {incident.id} is kept as history: `store import` brought it in, older than "
+                         "this store's latest version of the same text, which is the one shown and sent. Correct that "
+                         f"one (`broadcaster show {incident.id}` lists them). Nothing was stored or sent.")
     if original is None or original.kind in PRIVATE_KINDS:
         numbers = ", ".join(str(u.sequence) for u in store.updates(incident.id) if u.kind not in (*PRIVATE_KINDS, "correction"))
         raise InputError(f"{incident.id} has no update #{sequence} to correct. Its updates: {numbers}.")

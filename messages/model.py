@@ -9,6 +9,7 @@ source tree to keep it that way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
@@ -237,3 +238,23 @@ class Update:
     author: str = ""
     kind: str = "update"  # or "postmortem", "correction", "reminder", "notice", "withdrawal"
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+# The ``extra`` key ``store import`` sets on a postmortem version, or a correction, that the other store wrote before
+# this store's latest of the same text (its value: when that latest was written). Imported updates are numbered after
+# this store's, so by its number it would have become the latest: the page and the feeds showing the older text, and
+# ``retry`` sending it as a correction of the newer one. Kept as history (``show``, ``store export``), never in force.
+OVERTAKEN = "overtaken"
+
+
+def in_force(updates: Iterable[Update]) -> list[Update]:
+    """``updates`` (in sequence order) without those ``store import`` kept as history (``OVERTAKEN``), nor the
+    corrections of one: what every command reads to tell which version of a text is the latest."""
+    found: list[Update] = []
+    gone: set[str] = set()
+    for update in updates:
+        if OVERTAKEN in update.extra or (update.kind == "correction" and update.extra.get("corrects") in gone):
+            gone.add(str(update.sequence))
+            continue
+        found.append(update)
+    return found

@@ -25,7 +25,7 @@ from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
 from broadcaster.errors import bounded, printable
-from broadcaster.messages.model import Visibility
+from broadcaster.messages.model import Visibility, in_force
 from broadcaster.messages.preview import plain_when
 from broadcaster.messages.visibility import corrected_sequence, full_title, repeated_options
 from broadcaster.redaction import redact, stored_text
@@ -676,12 +676,16 @@ def print_incident(config: Config, record: IncidentRecord, *, as_json: bool) -> 
                   Text(" (off the page and feeds; takes no more posts)"))
     if incident.components:
         out.print(Text("Components: " + ", ".join(f"{c.id} ({c.status.value})" for c in incident.components)))
+    current = {u.sequence for u in in_force(record.updates)}
     for update, fields in zip(record.updates, shown["updates"], strict=True):
         out.print()
         out.print(Text(f"#{update.sequence}", style="bold") + Text(
             f" {format_time(update.created_at, zone)} · {update.status.label}"
             + (f" · by {fields['author']}" if fields["author"] else "")))
         out.print(Text("  " + fields["message"]))
+        if update.sequence not in current:  # numbered after the latest, it would read as the latest
+            out.print(Text("  kept as history: `store import` brought it in, older than this store's latest version "
+                           "of the same text, which is the one shown and sent", style="dim"))
         private_bits = _private_summary(fields)
         if private_bits:
             out.print(Text("  [private] " + private_bits, style="red"))

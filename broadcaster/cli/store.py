@@ -185,8 +185,9 @@ def _print_import(opened: Any, result: Any) -> None:
                    f"`broadcaster show {incident_id}` lists them, to delete by hand.")
     for incident_id, count in result.overtaken:
         click.echo(f"  {incident_id}: {count} update(s) of the other store were overtaken here (this store posted a "
-                   "later update at the same place, or closed the incident): not sent there, since after it they "
-                   f"would read as news. Kept for the record: `broadcaster show {incident_id}`.")
+                   "later update at the same place, or closed the incident, or wrote a later version of the same "
+                   "postmortem or correction, which stays the one shown): not sent there, since after it they would "
+                   f"read as news or take the newer text back. Kept for the record: `broadcaster show {incident_id}`.")
     if result.deliveries_in_doubt:
         # Two causes, one count: the delivery's own note (`show`) says which. Naming only the first sent an operator
         # looking for a post that may be missing where both stores had posted parts of it.

@@ -83,4 +83,4 @@ def incident_record(config: Config, store: Store, incident_id: str) -> IncidentR
     shown as ``unknown``."""
     reap(config, store)
     incident = find_incident(store, incident_id)
-    return IncidentRecord(incident, store.updates(incident.id), store.deliveries(incident_id=incident.id))
+    return IncidentRecord(incident, store.history(incident.id), store.deliveries(incident_id=incident.id))

@@ -692,7 +692,8 @@ def publish(
     elsewhere = [] if new else not_in_this_config(config, store, incident.id, planned, update=update,
                                                   incident=incident)  # read before it is stored
     if dry_run:
-        numbered = replace(update, sequence=len(earlier) + 1)
+        # The number the store will give it: after the updates kept as history too (``Store.history``).
+        numbered = replace(update, sequence=1 if new else store.next_sequence(incident.id))
         if new:  # shown with the id the store will give it (``insert_incident``), its link too; stored from the
             # plain one, so that two posts racing get ``-2`` and ``-3``, never ``-2-2``
             free = store.free_incident_id(incident.id)

@@ -87,7 +87,7 @@ def withdraw(
     posts_elsewhere = not_in_this_config(config, store, incident.id, planned, told_otherwise=False)
     planned += left_for_other_configs(config, store, incident, planned, posts_elsewhere)
     if dry_run:
-        numbered = replace(update, sequence=len(earlier) + 1)
+        numbered = replace(update, sequence=store.next_sequence(incident.id))  # after those kept as history too
         found = destinations(config, store)  # with the store: what a channel learnt at its last login (a DID)
         unnamed = _at_unnamed_targets(found, store, incident)
         shown = [deleting_preview(found, store, incident, p, numbered.sequence, unnamed)

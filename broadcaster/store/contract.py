@@ -53,7 +53,7 @@ from typing import Any, ClassVar
 from broadcaster.config import SITE_DESTINATION
 from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, DeliveryState, Rendered
 from broadcaster.errors import ConflictError, InputError, NewerStoreError, StoreError
-from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
+from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility, in_force
 from broadcaster.store.records import (
     INCIDENT_COLUMNS,
     MUTABLE_INCIDENT_COLUMNS,
@@ -299,7 +299,8 @@ class Store(SubscriptionStore):
                 row = self.select_one(f"SELECT * FROM incidents WHERE id = ?{self.lock_for_update}", (incident.id,))
                 if row is None:
                     raise InputError(f"no incident {incident.id!r}; see `broadcaster list`.")
-                if after is not None and self.next_sequence(incident.id) != after + 1:
+                # ``after``: the latest update in force the plan read (``updates``), not one kept as history.
+                if after is not None and self._latest_in_force(incident.id) != after:
                     raise ConflictError(f"another update of {incident.id} was stored while this one was planned; "
                                         "nothing was stored or sent.")
                 if self._gone_out_since_planned(plan):
@@ -361,6 +362,9 @@ class Store(SubscriptionStore):
             n += 1
         return numbered_id(wanted, n)
 
+    def _latest_in_force(self, incident_id: str) -> int:
+        return max((u.sequence for u in self.updates(incident_id)), default=0)
+
     def next_sequence(self, incident_id: str) -> int:
         """The next update number of an incident whose row this transaction has locked."""
         row = self.select_one(
@@ -412,6 +416,12 @@ class Store(SubscriptionStore):
         return [r["id"] for r in self.select("SELECT id FROM incidents ORDER BY updated_at DESC")]
 
     def updates(self, incident_id: str) -> list[Update]:
+        """The incident's updates in force: without the older versions ``store import`` kept as history
+        (``model.in_force``), which no command may take for the latest."""
+        return in_force(self.history(incident_id))
+
+    def history(self, incident_id: str) -> list[Update]:
+        """Every update of the incident, those ``store import`` kept as history among them (``show``)."""
         rows = self.select("SELECT * FROM updates WHERE incident_id = ? ORDER BY sequence", (incident_id,))
         return [update_from(r) for r in rows]
 
@@ -454,7 +464,7 @@ class Store(SubscriptionStore):
             (iso(since),),
         )
         updates = self._update_rows_of([r["id"] for r in rows])
-        return [(incident_from(r), [update_from(u) for u in updates[r["id"]]]) for r in rows]
+        return [(incident_from(r), in_force(update_from(u) for u in updates[r["id"]])) for r in rows]
 
     def closed_incidents(self, limit: int, hidden: Collection[str] = frozenset()) -> list[tuple[Incident, list[Update]]]:
         """The ``limit`` most recent closed incidents and the ``limit`` most recent closed maintenance
@@ -494,7 +504,7 @@ class Store(SubscriptionStore):
         rows = {str(r["id"]): r for r in self.select(
             f"SELECT * FROM incidents WHERE id IN ({','.join('?' * len(ids))}) AND {_CLOSED}", list(ids))} if ids else {}
         updates = self._update_rows_of(list(rows))
-        return {i: (incident_from(row), [update_from(u) for u in updates[i]]) for i, row in rows.items()}
+        return {i: (incident_from(row), in_force(update_from(u) for u in updates[i])) for i, row in rows.items()}
 
     def named_before(self, component_ids: Sequence[str], before: datetime) -> set[str]:
         """The components that an update the public was shown, stored before ``before``, names.
@@ -747,7 +757,7 @@ class Store(SubscriptionStore):
         """Every incident with its updates, streamed in batches (for a full site build)."""
         for rows, updates in self.incident_batches(batch):
             for row in rows:
-                yield incident_from(row), [update_from(u) for u in updates[row["id"]]]
+                yield incident_from(row), in_force(update_from(u) for u in updates[row["id"]])
 
     def incidents_of(self, ids: Sequence[str]) -> Iterator[tuple[Incident, list[Update]]]:
         """These incidents (those the store has) with their updates, in id order: a few queries for many."""
@@ -756,7 +766,7 @@ class Store(SubscriptionStore):
         rows = self.select(f"SELECT * FROM incidents WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id", list(ids))
         updates = self._update_rows_of([r["id"] for r in rows], chunk=max(len(rows), 1))
         for row in rows:
-            yield incident_from(row), [update_from(u) for u in updates[row["id"]]]
+            yield incident_from(row), in_force(update_from(u) for u in updates[row["id"]])
 
     def incident_batches(self, batch: int = 500) -> Iterator[tuple[list[Row], dict[str, list[Row]]]]:
         """Incident rows in id order, ``batch`` at a time, with their update rows by incident id."""

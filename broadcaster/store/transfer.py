@@ -72,7 +72,7 @@ from typing import IO, Any
 from broadcaster import lazy_re
 from broadcaster.delivery import DONE_STATES, DeliveryState, storable_id
 from broadcaster.errors import InputError
-from broadcaster.messages.model import Status, Visibility
+from broadcaster.messages.model import OVERTAKEN, Status, Visibility
 from broadcaster.messages.visibility import PRIVATE_KINDS, written_texts_read_by
 from broadcaster.store.contract import SCHEMA_VERSION, Store, numbered_id
 from broadcaster.store.import_check import (
@@ -121,6 +121,9 @@ _POSTED_APART = ("the store this was imported from posted other parts of this up
 _OVERTAKEN = ("superseded: imported from another store, written before update #{sequence} of this store, which was "
               "posted here first (or closes the incident). Never sent: after it, this older update would read as "
               "news. Kept for the record")
+_OVERTAKEN_VERSION = ("superseded: imported from another store, an older version of a text (a postmortem's, or a "
+                      "correction) than this store's latest, which is the one in force. Never sent: it would take the "
+                      "newer text back. Kept for the record (`broadcaster show`)")
 _AFTER_WITHDRAWAL = ("imported after this incident was withdrawn here: never sent. If the other store posted it, "
                      "it is still up (an imported post is never deleted): delete it by hand")
 
@@ -772,6 +775,7 @@ def _import_incident(store: Store, record: Mapping[str, Any], result: ImportResu
     result.incidents_added += 1
     for update in updates:
         _insert_update(store, stored_id, update["sequence"], update, result)
+    _never_send_overtaken_versions(store, stored_id)  # the other store's history, carried: never sent here either
     withdrawal = _withdrawal_sequence(store, stored_id)
     if withdrawal is not None:
         # As a merge does: ``retry`` holds back only the updates before a withdrawal, and an edited file (or one
@@ -806,6 +810,7 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
     }
     first_new = next_sequence = store.next_sequence(incident["id"])
     numbers: dict[int, int] = {}  # the file's sequence -> the one stored here
+    versions = _Versions.here(store, incident["id"])
     for update in updates:
         sequence = stored.get(_same_update(update))
         if sequence is not None:
@@ -814,11 +819,13 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
             _insert_deliveries(store, incident["id"], sequence, update["deliveries"], result)
             continue
         numbers[update["sequence"]] = next_sequence
-        _insert_update(store, incident["id"], next_sequence, _renumbered(update, numbers), result)
+        added = versions.weighed({**_renumbered(update, numbers), "sequence": next_sequence})
+        _insert_update(store, incident["id"], next_sequence, added, result)
         next_sequence += 1
-    overtaken = _hold_back_overtaken(store, incident["id"], first_new)
+    overtaken = (_hold_back_overtaken(store, incident["id"], first_new)
+                 | _never_send_overtaken_versions(store, incident["id"], first_new))
     if overtaken:
-        result.overtaken.append((incident["id"], overtaken))
+        result.overtaken.append((incident["id"], len(overtaken)))
     withdrawal = _withdrawal_sequence(store, incident["id"])
     if _merge_incident(store, incident, existing) is not None and withdrawal is not None:
         _never_send_after_withdrawal(store, incident["id"])
@@ -836,14 +843,14 @@ def _same_update(update: Mapping[str, Any]) -> tuple[str, str]:
     return update["created_at"], update["raw_message"]
 
 
-def _hold_back_overtaken(store: Store, incident_id: str, first_new: int) -> int:
+def _hold_back_overtaken(store: Store, incident_id: str, first_new: int) -> set[int]:
     """The file's updates appended here (from ``first_new``) that this store has overtaken: at each place where one
     of this store's updates written after it was posted (or may have been), or closes the incident and goes first,
     its unsent delivery is skipped. Sent after it (a fallback's "Identified" after the team's "Resolved"), it read
     as news and put the incident back a step. A withdrawal is never overtaken: it takes posts down. Only this store's
     status updates (kind ``update``, the resolution among them) overtake: a correction, a staff notice, a reminder or
     a postmortem tells readers nothing new of the incident's state, so the file's update is still news to readers
-    who never got it. Returns how many updates were held back somewhere."""
+    who never got it (an older version of the same text is ``_Versions``'). Returns the updates held back somewhere."""
     latest: dict[tuple[str, str], tuple[str, int]] = {}  # place -> (created_at, sequence) of this store's newest
     for row in store.select(
         "SELECT u.sequence, u.created_at, d.destination, d.target FROM updates u JOIN deliveries d"
@@ -855,7 +862,7 @@ def _hold_back_overtaken(store: Store, incident_id: str, first_new: int) -> int:
         written, place = portable(row, ("created_at",))["created_at"], (row["destination"], row["target"])
         if place not in latest or written > latest[place][0]:
             latest[place] = (written, row["sequence"])
-    held = 0
+    held: set[int] = set()
     for update in store.select("SELECT sequence, created_at FROM updates WHERE incident_id=? AND sequence>=?"
                                " AND kind<>'withdrawal' ORDER BY sequence", (incident_id, first_new)):
         written, skipped = portable(update, ("created_at",))["created_at"], 0
@@ -871,8 +878,65 @@ def _hold_back_overtaken(store: Store, incident_id: str, first_new: int) -> int:
                 (DeliveryState.SKIPPED, _OVERTAKEN.format(sequence=newer[1]), iso(utcnow()), delivery["id"],
                  *sorted(_UNSENT)),
             )
-        held += bool(skipped)
+        if skipped:
+            held.add(int(update["sequence"]))
     return held
+
+
+@dataclass
+class _Versions:
+    """The versions of each text of an incident this store holds (the postmortem's, each update's corrections): when
+    the latest in force was written. A file's version written before it is kept as history (``OVERTAKEN``): numbered
+    after this store's, it would otherwise have become the latest (the page showing the older text, ``retry`` sending
+    it as a correction of the newer). Newest by time wins, as a status update's overtaking does."""
+
+    latest: dict[str, str]  # the text ("postmortem", or the sequence a correction corrects) -> when last written
+    kinds: dict[str, str]  # sequence -> kind, to tell a postmortem's corrections from another update's
+    gone: set[str]  # the sequences of versions kept as history: a correction of one is history too
+
+    @classmethod
+    def here(cls, store: Store, incident_id: str) -> _Versions:
+        versions = cls({}, {}, set())
+        for row in store.select("SELECT sequence, created_at, kind, extra FROM updates WHERE incident_id=?"
+                                " ORDER BY sequence", (incident_id,)):
+            versions.weighed({**portable(row, ("created_at", "sequence", "kind")), "extra": parsed_json(row["extra"]) or {}},
+                             mark=False)
+        return versions
+
+    def weighed(self, update: Mapping[str, Any], *, mark: bool = True) -> Mapping[str, Any]:
+        """``update``, marked ``OVERTAKEN`` (with ``mark``) if a version of its text written after it is in force."""
+        sequence, extra = str(update["sequence"]), update["extra"]
+        self.kinds[sequence] = update["kind"]
+        text = self._text_of(update)
+        if text is None:
+            return update
+        newer = self.latest.get(text, "")
+        if OVERTAKEN in extra or extra.get("corrects") in self.gone or (mark and newer > update["created_at"]):
+            self.gone.add(sequence)
+            why = newer if newer > update["created_at"] else "with the version it corrects"
+            return update if OVERTAKEN in extra or not mark else {**update, "extra": {**extra, OVERTAKEN: why}}
+        self.latest[text] = max(newer, update["created_at"])
+        return update
+
+    def _text_of(self, update: Mapping[str, Any]) -> str | None:
+        if update["kind"] == "postmortem":
+            return "postmortem"
+        if update["kind"] != "correction":
+            return None
+        corrected = str(update["extra"].get("corrects", ""))
+        return "postmortem" if self.kinds.get(corrected) == "postmortem" else corrected
+
+
+def _never_send_overtaken_versions(store: Store, incident_id: str, first_new: int = 1) -> set[int]:
+    """Skip every unsent delivery of the versions kept as history (``OVERTAKEN``, and corrections of them), at every
+    place: the newer version in force is what readers are owed there. Returns those the file added (from
+    ``first_new``): kept as history whether or not anything of theirs was still to send."""
+    history = {u.sequence for u in store.history(incident_id)} - {u.sequence for u in store.updates(incident_id)}
+    for sequence in sorted(history):
+        store.run(f"UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=? WHERE incident_id=?"
+                  f" AND sequence=? AND state IN ({','.join('?' * len(_UNSENT))})",
+                  (DeliveryState.SKIPPED, _OVERTAKEN_VERSION, iso(utcnow()), incident_id, sequence, *sorted(_UNSENT)))
+    return {sequence for sequence in history if sequence >= first_new}
 
 
 def _renumbered(update: Mapping[str, Any], numbers: Mapping[int, int]) -> Mapping[str, Any]:
