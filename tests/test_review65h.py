@@ -138,3 +138,51 @@ def test_after_the_import_the_store_publishes_on_and_refuses_to_correct_the_hist
     assert code == 0, amended
     texts = site_texts(project)
     assert "Second version from the team." in texts and "Draft from the fallback." not in texts
+
+
+def test_files_crossing_this_stores_unsent_draft_is_not_announced_after_the_final_the_other_store_posted(
+    project: Project, hook: FakeReceiver, tmp_path: Path
+) -> None:
+    """A->B and B->A at once: the fallback imports the team's export, whose final the team announced on the webhook.
+    The fallback's own draft, failed there and older, went out on its ``retry`` after the final."""
+    incident, fallback = resolved_in_two_stores(project, tmp_path)
+    hook.answer = 503
+    assert postmortem(project, tmp_path, incident, "Draft from the fallback.", "--store", fallback)[0] == 3
+    hook.answer = 200
+    assert postmortem(project, tmp_path, incident, "Final from the team.")[0] == 0
+    team = tmp_path / "team-final.jsonl"
+    assert project.cli("store", "export", str(team)).exit_code == 0
+    import_from(project, tmp_path, fallback)  # the team takes the fallback's draft as history
+    told = [e["data"] for e in hook.events]
+
+    imported = project.cli("--store", fallback, "store", "import", str(team))
+    assert imported.exit_code == 0, imported.output
+    assert f"{incident}: 1 update(s) of this store not sent yet were overtaken" in imported.stdout, imported.stdout
+    for store in (("--store", fallback), ()):
+        code, retried = cli_json(project, *store, "retry", incident)
+        assert code == 0, retried
+    assert [e["data"] for e in hook.events] == told
+
+
+def test_this_stores_unsent_status_update_is_not_sent_after_the_resolution_the_other_store_posted(
+    project: Project, hook: FakeReceiver, tmp_path: Path
+) -> None:
+    """The mirror of the rule the README states for the file's updates: the team's "Identified", failed on the
+    webhook, went out on ``retry`` after the fallback's "Resolved" that the import brought, posted there already."""
+    code, posted = cli_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors.")
+    incident = posted["incident_id"]
+    fallback, team = str(tmp_path / "fallback.db"), tmp_path / "team.jsonl"
+    assert project.cli("store", "export", str(team)).exit_code == 0
+    assert project.cli("--store", fallback, "store", "import", str(team)).exit_code == 0
+    hook.answer = 503
+    assert cli_json(project, "post", "--yes", "-i", incident, "--status", "identified", "Cause found.")[0] == 3
+    hook.answer = 200
+    assert cli_json(project, "--store", fallback, "resolve", "--yes", incident, "Fixed.")[0] == 0
+    told = [e["data"] for e in hook.events]
+
+    report = import_from(project, tmp_path, fallback)
+    assert f"{incident}: 1 update(s) of this store not sent yet were overtaken" in report, report
+    code, retried = cli_json(project, "retry", incident)
+    assert code == 0, retried
+    assert [e["data"] for e in hook.events] == told
+    assert "Cause found." in site_texts(project)  # the page is built from the whole store: it keeps it

@@ -188,6 +188,10 @@ def _print_import(opened: Any, result: Any) -> None:
                    "later update at the same place, or closed the incident, or wrote a later version of the same "
                    "postmortem or correction, which stays the one shown): not sent there, since after it they would "
                    f"read as news or take the newer text back. Kept for the record: `broadcaster show {incident_id}`.")
+    for incident_id, count in result.overtaken_here:
+        click.echo(f"  {incident_id}: {count} update(s) of this store not sent yet were overtaken by later ones the "
+                   "other store posted at the same place: not sent there, since after those they would read as news "
+                   f"or take the newer text back. Kept for the record: `broadcaster show {incident_id}`.")
     if result.deliveries_in_doubt:
         # Two causes, one count: the delivery's own note (`show`) says which. Naming only the first sent an operator
         # looking for a post that may be missing where both stores had posted parts of it.

@@ -70,10 +70,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from broadcaster import lazy_re
+from broadcaster.config import SITE_DESTINATION
 from broadcaster.delivery import DONE_STATES, DeliveryState, storable_id
 from broadcaster.errors import InputError
-from broadcaster.messages.model import OVERTAKEN, Status, Visibility
-from broadcaster.messages.visibility import PRIVATE_KINDS, written_texts_read_by
+from broadcaster.messages.model import OVERTAKEN, Status, Update, Visibility
+from broadcaster.messages.visibility import PRIVATE_KINDS, corrected_sequence, written_texts_read_by
 from broadcaster.store.contract import SCHEMA_VERSION, Store, numbered_id
 from broadcaster.store.import_check import (
     check_record,
@@ -106,6 +107,7 @@ _UPDATE_FIELDS = tuple(c for c in UPDATE_COLUMNS if c != "incident_id")
 _DELIVERY_FIELDS = tuple(c for c in DELIVERY_COLUMNS if c not in ("incident_id", "sequence"))
 # A delivery here that the export saw sent is recorded sent, unless a process is sending it now.
 _UNSENT = frozenset({DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN})
+_MAYBE_POSTED = frozenset({DeliveryState.SENT, DeliveryState.SENDING, DeliveryState.UNKNOWN})
 # The bot's records, imported after the incidents in this order (a subscription weighed against what the file's
 # migrations link, then the removals, which forget what was granted before them).
 _SUBSCRIBER_RECORDS = {"invite": 1, "migrated": 2, "subscription": 3, "removed": 4}
@@ -124,6 +126,9 @@ _OVERTAKEN = ("superseded: imported from another store, written before update #{
 _OVERTAKEN_VERSION = ("superseded: imported from another store, an older version of a text (a postmortem's, or a "
                       "correction) than this store's latest, which is the one in force. Never sent: it would take the "
                       "newer text back. Kept for the record (`broadcaster show`)")
+_OVERTAKEN_BY_THE_FILE = ("superseded: update #{sequence}, imported from another store and written after this one, "
+                          "was posted here by that store. Never sent: after it, this older update would read as news "
+                          "(or take the newer text back). Kept for the record")
 _AFTER_WITHDRAWAL = ("imported after this incident was withdrawn here: never sent. If the other store posted it, "
                      "it is still up (an imported post is never deleted): delete it by hand")
 
@@ -164,6 +169,9 @@ class ImportResult:
     # (incident id, updates): the file's updates written before one this store posted at the same place (or before
     # its resolution); their unsent deliveries there are skipped, the updates kept as history
     overtaken: list[tuple[str, int]] = field(default_factory=list)
+    # (incident id, updates): this store's updates not yet sent at a place where the other store posted a later one
+    # of the file's; their unsent deliveries there are skipped
+    overtaken_here: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def incidents(self) -> int:
@@ -826,6 +834,8 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
                  | _never_send_overtaken_versions(store, incident["id"], first_new))
     if overtaken:
         result.overtaken.append((incident["id"], len(overtaken)))
+    if overtaken_here := _hold_back_what_the_file_overtook(store, incident["id"], first_new):
+        result.overtaken_here.append((incident["id"], overtaken_here))
     withdrawal = _withdrawal_sequence(store, incident["id"])
     if _merge_incident(store, incident, existing) is not None and withdrawal is not None:
         _never_send_after_withdrawal(store, incident["id"])
@@ -925,6 +935,53 @@ class _Versions:
             return None
         corrected = str(update["extra"].get("corrects", ""))
         return "postmortem" if self.kinds.get(corrected) == "postmortem" else corrected
+
+
+def _hold_back_what_the_file_overtook(store: Store, incident_id: str, first_new: int) -> int:
+    """This store's own unsent deliveries that one of the file's updates overtook: written after it, and posted (or
+    maybe posted) at the same place by the other store. ``retry`` sends in sequence order, so this store's older
+    update would go out after the newer one readers have: a status update putting the incident back a step, a
+    postmortem version or correction taking the newer text back. A status update overtakes any update but a
+    withdrawal; a version overtakes the older versions of its own text. Returns how many updates were held back."""
+    history = store.history(incident_id)
+    kinds = {u.sequence: u.kind for u in history}
+    by_sequence = {u.sequence: u for u in history}
+    posted: dict[tuple[str, str], list[Update]] = {}  # place -> the file's updates the other store posted there
+    for delivery in store.deliveries(incident_id=incident_id):
+        if delivery.sequence >= first_new and (delivery.state in _MAYBE_POSTED or delivery.parts):
+            posted.setdefault((delivery.destination, delivery.target), []).append(by_sequence[delivery.sequence])
+    held: set[int] = set()
+    for delivery in store.deliveries(incident_id=incident_id, states=sorted(_UNSENT)):
+        own = by_sequence[delivery.sequence]
+        # The page is built from the whole store, in order: it takes both. Skipped there, with the channels, the
+        # update would read as kept from the public (``Store.kept_off``) and leave the page.
+        if own.sequence >= first_new or own.kind == "withdrawal" or delivery.destination == SITE_DESTINATION:
+            continue
+        newer = next((u for u in posted.get((delivery.destination, delivery.target), [])
+                      if u.created_at > own.created_at and _overtakes(u, own, kinds)), None)
+        if newer is not None and store.run(
+            "UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=? WHERE id=? AND state=?",
+            (DeliveryState.SKIPPED, _OVERTAKEN_BY_THE_FILE.format(sequence=newer.sequence), iso(utcnow()), delivery.id,
+             delivery.state),
+        ):
+            held.add(own.sequence)
+    return len(held)
+
+
+def _overtakes(newer: Update, older: Update, kinds: Mapping[int, str]) -> bool:
+    """Whether ``newer``, posted at a place, makes ``older`` (written before it) old news there."""
+    if newer.kind == "update":
+        return True
+    text = _text_of_version(newer, kinds)
+    return text is not None and text == _text_of_version(older, kinds)
+
+
+def _text_of_version(update: Update, kinds: Mapping[int, str]) -> str | None:
+    """Which text ``update`` is a version of: the postmortem, or the update a correction corrects; None for others."""
+    corrected = corrected_sequence(update)
+    if update.kind == "postmortem" or (corrected is not None and kinds.get(corrected) == "postmortem"):
+        return "postmortem"
+    return None if corrected is None else str(corrected)
 
 
 def _never_send_overtaken_versions(store: Store, incident_id: str, first_new: int = 1) -> set[int]:
