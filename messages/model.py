@@ -253,7 +253,10 @@ def in_force(updates: Iterable[Update]) -> list[Update]:
     found: list[Update] = []
     gone: set[str] = set()
     for update in updates:
-        if OVERTAKEN in update.extra or (update.kind == "correction" and update.extra.get("corrects") in gone):
+        # Only a version of a text is ever kept as history: the key on a status update or a withdrawal (an edited
+        # file) must not take it off the page or out of what ``retry`` reads.
+        version = update.kind in ("postmortem", "correction")
+        if version and (OVERTAKEN in update.extra or update.extra.get("corrects") in gone):
             gone.add(str(update.sequence))
             continue
         found.append(update)

@@ -186,3 +186,22 @@ def test_this_stores_unsent_status_update_is_not_sent_after_the_resolution_the_o
     assert code == 0, retried
     assert [e["data"] for e in hook.events] == told
     assert "Cause found." in site_texts(project)  # the page is built from the whole store: it keeps it
+
+
+def test_the_history_key_on_a_status_update_of_an_edited_file_hides_nothing(project: Project, tmp_path: Path) -> None:
+    """Only a version of a text is ever kept as history: an edited file putting the key on a status update took it
+    off the page (and out of everything ``retry`` reads)."""
+    code, posted = cli_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors.")
+    incident = posted["incident_id"]
+    assert cli_json(project, "post", "--yes", "-i", incident, "--status", "identified", "Cause found.")[0] == 0
+    moved = tmp_path / "edited.jsonl"
+    assert project.cli("store", "export", str(moved)).exit_code == 0
+    lines = [json.loads(line) for line in moved.read_text(encoding="utf-8").splitlines()]
+    record = next(line for line in lines if "incident" in line)
+    record["updates"][1]["extra"]["overtaken"] = record["updates"][1]["created_at"]
+    moved.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    elsewhere = project.fresh_beside(tmp_path / "elsewhere")
+    (elsewhere.root / ".broadcaster").mkdir()
+    imported = elsewhere.cli("store", "import", str(moved))
+    assert imported.exit_code == 0, imported.output
+    assert "Cause found." in site_texts(elsewhere)
