@@ -95,6 +95,9 @@ class Outcome:
     attempts: int = 0
     notes: tuple[str, ...] = ()
     reason: str | None = None  # why a delivery was skipped
+    # Taken by this command to send (pending when it began): its skip, if skipped, was decided as it went (a window
+    # cancelled, the incident withdrawn), not planned. Not in ``--json``: the tick counts these (``StepSkips``).
+    tried: bool = False
 
     @classmethod
     def of(cls, delivery: Delivery, *, notes: tuple[str, ...] = ()) -> Outcome:

@@ -6,6 +6,7 @@ with its deliveries before anything is sent, like any post.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -543,10 +544,38 @@ class TickResult:
     # Steps refused before anything of theirs was stored (a folder that is not broadcaster's, one chat
     # in two visibilities): each is also named in ``actions``, with why.
     refused: list[BroadcasterError] = field(default_factory=list)
+    # Each window's step by its line in ``actions``: what became of its deliveries is said under that line
+    # (``StepSkips``), since a skip is done and no line of the failures names it.
+    steps: dict[str, PostResult] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
         return bool(self.refused) or any(r.failed for r in self.results)
+
+    def skips(self) -> list[StepSkips]:
+        """The steps of which a delivery was skipped, each with how many went and why the others did not."""
+        return [found for label, done in self.steps.items() if (found := StepSkips.found_in(label, done)).reasons]
+
+
+@dataclass(frozen=True)
+class StepSkips:
+    """A window's step some of whose deliveries were skipped: a reminder paced out to a thousand chats while the
+    window was cancelled (or started, or the incident withdrawn) goes to a few and is skipped in the rest. The tick
+    printed "- reminded ID" alone, exit 0, and from cron that line is the operator's only word of it."""
+
+    label: str  # the step's line in ``TickResult.actions``: "reminded ID"
+    sent: int
+    of: int  # the step's deliveries this tick took to send, those skipped as they went included
+    reasons: tuple[tuple[str, int], ...]  # why they were skipped, with how many, most first
+
+    @classmethod
+    def found_in(cls, label: str, done: PostResult) -> StepSkips:
+        """Only the skips decided as the step went (``Outcome.tried``): one planned (a chat subscribed to other
+        components, a place the window never went) is the step as the operator set it up, said on every tick."""
+        tried = [o for o in done.outcomes if o.tried]
+        why = Counter(o.reason or "" for o in tried if o.state == DeliveryState.SKIPPED)
+        sent = sum(o.state == DeliveryState.SENT for o in tried)
+        return cls(label, sent, len(tried), tuple(why.most_common()))
 
 
 def tick(config: Config, store: Store, *, now: datetime | None = None, progress: Any = None) -> TickResult:
@@ -587,7 +616,7 @@ def _maintenance_due(config: Config, store: Store, clock: Callable[[], datetime]
                 break
             label, act = due
             try:
-                result.results.append(act())
+                done = act()
             except ConflictError:
                 continue
             except (ConfigError, InputError) as exc:
@@ -595,7 +624,9 @@ def _maintenance_due(config: Config, store: Store, clock: Callable[[], datetime]
                 result.refused.append(exc)
                 result.actions.append(f"not {label}: {exc}")
                 break
+            result.results.append(done)
             result.actions.append(label)
+            result.steps[label] = done
             break
         else:  # every decision met another command's write: said, or cron's log read "Nothing due." and exit 0
             given_up = _kept_changing(incident_id)

@@ -26,6 +26,7 @@ from broadcaster.cli.publishing import publish_command, read_bounded, read_messa
 from broadcaster.errors import InputError, did_you_mean, printable
 
 if TYPE_CHECKING:
+    from broadcaster.lifecycle import StepSkips
     from broadcaster.messages.gate import Rule
     from broadcaster.messages.model import Update
 
@@ -277,11 +278,28 @@ def tick(ctx: click.Context, /, as_json: bool) -> None:
     elif not result.actions:
         click.echo("Nothing due." + _no_notices_why(config, store))
     else:
+        skips = {found.label: found for found in result.skips()}
         for action in result.actions:
             click.echo(f"- {action}")
+            if action in skips:
+                click.echo(_skipped_line(skips[action]))
         _print_not_sent(result)
     if result.failed:
         ctx.exit(EXIT_DELIVERY)
+
+
+SKIP_REASONS_SHOWN = 3  # a chat's own reason names the chat: a thousand would be a thousand reasons
+
+
+def _skipped_line(found: StepSkips) -> str:
+    """``  12 of 200 deliveries sent, 188 skipped as they went: WHY (188)``: under a step's line, which alone read as done."""
+    shown = "; ".join(f"{why or 'no reason recorded'} ({count})" for why, count in found.reasons[:SKIP_REASONS_SHOWN])
+    more = len(found.reasons) - SKIP_REASONS_SHOWN
+    if more > 0:
+        shown += f"; and {more} other reason(s): `broadcaster show {found.label.split()[-1]}` lists each delivery"
+    skipped = sum(count for _, count in found.reasons)
+    return printable(f"  {found.sent} of {found.of} deliveries sent, {skipped} skipped as they went: {shown}",
+                     one_line=True)
 
 
 def _print_not_sent(result: Any) -> None:

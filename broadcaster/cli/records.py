@@ -202,6 +202,12 @@ def tick_json(result: TickResult) -> dict[str, Any]:
         "actions": result.actions,
         "deliveries": [_shown(o.as_json()) for r in result.results for o in [*r.outcomes, *r.notices]],
     }
+    skips = result.skips()
+    if skips:  # a step's deliveries skipped as it went (its window cancelled meanwhile): how many, and why
+        found["skipped"] = [{
+            "action": s.label, "sent": s.sent, "of": s.of,
+            "reasons": [{"reason": _scrubbed(why), "count": count} for why, count in s.reasons],
+        } for s in skips]
     elsewhere = [{"incident_id": r.incident.id, "sequence": r.update.sequence, "destination": name, "target": target,
                   "visibility": readers} for r in result.results for name, target, readers in r.elsewhere]
     if elsewhere:  # team mode, as ``post_result_json``'s

@@ -817,7 +817,7 @@ def publish_stored(
                   and publisher.destinations[d.destination].idempotent}
     mine = {d.id for d in rows}
     pending += [d for d in stale_site_deliveries(config, store) if d.destination in publishing and d.id not in mine]
-    sent = {d.id: o for d, o in zip(pending, publisher.deliver(pending), strict=True)}
+    sent = {d.id: replace(o, tried=True) for d, o in zip(pending, publisher.deliver(pending), strict=True)}
     return [sent.get(d.id) or _as_left(d, waiting.get(d.id)) for d in rows]
 
 
