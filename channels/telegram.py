@@ -74,6 +74,8 @@ _BOT_USERNAME = lazy_re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _NUMERIC = lazy_re.compile(r"^-?\d+$")
 # A message's link; its scheme and host in any case (a phone's autocorrect writes T.me), and telegram.me's too.
 _MESSAGE_LINK = lazy_re.compile(r"^(?i:https?://(?:t|telegram)\.me)/(?P<private>c/)?(?P<chat>[A-Za-z0-9_]+)/(?P<number>\d+)/?(?:\?.*)?$")
+# A correction's original left as it was when the correction goes as a new message (``PostedAnew.then``).
+_STILL_UP = "is still up, uncorrected: correct or delete it by hand in Telegram"
 _GONE = ("chat not found", "group is deactivated", "user is deactivated")  # the chat will not come back
 _CONTENT_ERRORS = ("can't parse entities", "message is too long", "message text is empty")
 
@@ -331,10 +333,11 @@ class TelegramChannel(Channel):
         log = log if log is not None else SendLog()
         chat, message_id = _own_chat(remote_id, target, self._own_chats())
         if message_id is None:
-            return await self._reply_instead(rendered, target, remote_id, "no message id was recorded", log)
+            return await self._reply_instead(rendered, target, remote_id, "no message id was recorded", log,
+                                             then=f"the original, if it is there, {_STILL_UP}")
         if len(rendered.messages) > 1:
             reason = f"the correction needs {len(rendered.messages)} messages; one can be edited"
-            return await self._reply_instead(rendered, target, remote_id, reason, log)
+            return await self._reply_instead(rendered, target, remote_id, reason, log, then=f"the original {_STILL_UP}")
         bot = self._client()
         # An edit counts against the chat's one-a-second like a message, and a
         # reply may follow it at once when the original is gone.
@@ -354,7 +357,8 @@ class TelegramChannel(Channel):
         except BadRequest as exc:
             lowered = exc.message.lower()
             if "to edit not found" in lowered or "can't be edited" in lowered:
-                return await self._reply_instead(rendered, target, remote_id, exc.message, log)
+                still = "" if "to edit not found" in lowered else f"the original {_STILL_UP}"
+                return await self._reply_instead(rendered, target, remote_id, exc.message, log, then=still)
             if "not modified" not in lowered:  # "not modified": the text is already as wanted
                 raise self._error(exc, chat) from exc
         except TelegramError as exc:
@@ -407,13 +411,16 @@ class TelegramChannel(Channel):
         return ""
 
     async def _reply_instead(
-        self, rendered: Rendered, target: str, remote_id: str, reason: str, log: SendLog
+        self, rendered: Rendered, target: str, remote_id: str, reason: str, log: SendLog, *, then: str = ""
     ) -> Receipt:
         """Nothing is posted here: the engine sends the correction as a new post, rendered as one (the incident as
-        it stands), where this edit's rendering would repeat the original's old status and promises as if new."""
+        it stands), where this edit's rendering would repeat the original's old status and promises as if new.
+        ``then``: whether the original is still up, uncorrected, as Slack's, Discord's and Mastodon's notes say (a
+        message deleted is not)."""
         from broadcaster.errors import NotEditable
 
-        raise NotEditable(PostedAnew(f"could not edit Telegram message {remote_id or '(none recorded)'} ({reason})"))
+        raise NotEditable(PostedAnew(f"could not edit Telegram message {remote_id or '(none recorded)'} ({reason})",
+                                     then=then))
 
     def same_post(self, stored: str, given: str) -> bool:
         """One message: its number in one chat, an @name in any letter case (``@AcmeStatus:1`` is ``@acmestatus:1``).

@@ -17,7 +17,9 @@ import pytest
 
 from broadcaster.delivery import DeliveryState
 from tests.conftest import Project
+from tests.fakes.base import Fault, Response
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.world import FakeWorld
 from tests.test_review65a import (  # noqa: F401 - telegram: a pytest fixture
     CANCELLED,
     CHATS,
@@ -27,6 +29,7 @@ from tests.test_review65a import (  # noqa: F401 - telegram: a pytest fixture
     wait_for_reminders,
     with_public_subscribers,
 )
+from tests.test_wire_review17 import post
 
 
 def chats_told(fake: FakeTelegram, text: str) -> int:
@@ -65,3 +68,27 @@ def test_a_tick_whose_reminder_was_skipped_in_most_chats_says_how_many_and_why(
     assert f"{sent} of {sent + skipped} deliveries sent, {skipped} skipped as they went:" in said, said
     assert f"the window was cancelled, and this reminder says the window is still to start ({skipped})" in said, said
 
+
+# 2. Telegram's note on a correction it could not edit said nothing of the original, where Slack's, Discord's and
+# Mastodon's say it is still up, uncorrected, and what to do (``PostedAnew.then``).
+
+CANT_EDIT = Response(400, {"ok": False, "error_code": 400, "description": "Bad Request: message can't be edited"})
+
+
+@pytest.mark.parametrize(("fault", "fate"), [
+    (None, "posted the correction as a new message"),
+    (Fault(match="sendMessage", response=Response(400, {"ok": False, "error_code": 400,
+                                                        "description": "Bad Request: not enough rights"})),
+     "did not go"),
+], ids=["sent", "failed"])
+def test_a_telegram_correction_that_could_not_edit_its_original_says_the_original_is_still_up(
+    project: Project, world: FakeWorld, fault: Fault | None, fate: str,
+) -> None:
+    first = post(project, "--only", "tg-public")
+    assert first["exit"] == 0, first["output"]
+    world.telegram.fail(Fault(match="editMessageText", response=CANT_EDIT), *([fault] * 4 if fault else []))
+    code, out = project.cli_json("amend", "--yes", str(first["incident_id"]), "1", "Errors on the whole API.")
+    [corrected] = [d for d in out["deliveries"] if d["destination"] == "tg-public"]
+    said = " ".join(corrected["notes"])
+    assert fate in said, corrected
+    assert "still up, uncorrected" in said and "by hand in Telegram" in said, said
