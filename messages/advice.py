@@ -351,22 +351,19 @@ def postmortem_not_out(sequence: int, state: str, incident_id: str) -> str:
     """Why a postmortem's version is skipped where version #``sequence``, which its readers would read the same, has
     not gone out yet (``state``): "read nothing changed", exit 0, said those readers had it while they were never
     told of it (or still read the version before)."""
-    if state == DeliveryState.UNKNOWN:
-        return (f"postmortem #{sequence}{NOT_OUT_READ_THE_SAME}may or may not have arrived (unknown): check, then "
-                f"`broadcaster retry {incident_id} --mark-unknown-sent` (it is there) or `--include-unknown` (it is "
-                "not)")
-    how = "being sent by another command" if state == DeliveryState.SENDING else state
-    return (f"postmortem #{sequence}{NOT_OUT_READ_THE_SAME}has not gone out ({how}): its readers are still owed "
-            f"it. `broadcaster retry {incident_id}` sends it")
+    return _not_out(f"postmortem #{sequence}", state, incident_id, "its readers are still owed it")
 
 
 def correction_not_out(sequence: int, state: str, incident_id: str) -> str:
     """Why a correction is skipped where correction #``sequence``, which its readers would read the same, has not
     gone out yet (``state``): it is what they are still owed, and what sends it."""
+    return _not_out(f"correction #{sequence}", state, incident_id, "its readers still read the text corrected away")
+
+
+def _not_out(what: str, state: str, incident_id: str, owed: str) -> str:
     if state == DeliveryState.UNKNOWN:
-        return (f"correction #{sequence}{NOT_OUT_READ_THE_SAME}may or may not have arrived (unknown): check, then "
+        return (f"{what}{NOT_OUT_READ_THE_SAME}may or may not have arrived (unknown): check, then "
                 f"`broadcaster retry {incident_id} --mark-unknown-sent` (it is there) or `--include-unknown` (it is "
                 "not)")
     how = "being sent by another command" if state == DeliveryState.SENDING else state
-    return (f"correction #{sequence}{NOT_OUT_READ_THE_SAME}has not gone out ({how}): its readers still read the "
-            f"text corrected away. `broadcaster retry {incident_id}` sends it")
+    return f"{what}{NOT_OUT_READ_THE_SAME}has not gone out ({how}): {owed}. `broadcaster retry {incident_id}` sends it"
