@@ -701,7 +701,7 @@ def _end_as_promised(store: Store, incident: Incident, scheduled_end: datetime) 
 
 def _notices_due(config: Config, store: Store, now: datetime, result: TickResult, progress: Any) -> None:
     from broadcaster.engine import Outcome
-    from broadcaster.notices import record_overdue, record_sla_breaches
+    from broadcaster.notices import record_overdue, record_sla_breaches, waiting_where_left_out
     from broadcaster.operations import PostResult, publish_stored
     from broadcaster.operations.posting import check_customers
 
@@ -721,11 +721,15 @@ def _notices_due(config: Config, store: Store, now: datetime, result: TickResult
         result.actions.append(f"no notices: {why} No notice was stored or sent; the next tick raises those "
                               "still due once it can take the lock.")
         return
+    # Raised: where a post whose notices waited behind the lock left destinations out, they wait there (for `retry`),
+    # as that post's own would have. The tick sent them there straight away.
+    left_out = store.take_left_out_of_notices()
     if not notices:
         return
     keys = [(n.incident_id, n.sequence) for n in notices]
+    waiting = waiting_where_left_out(store, notices, (), by_the_post=left_out)
     try:
-        outcomes = publish_stored(config, store, keys, progress=progress)
+        outcomes = publish_stored(config, store, keys, progress=progress, waiting=waiting)
     except ConfigError as exc:  # one chat in two visibilities: found only now, and these are stored already
         why = str(exc).removesuffix(" Nothing was stored or sent.")
         result.actions.append(f"notices stored, not sent: {why} Then `broadcaster retry` sends them.")

@@ -13,7 +13,7 @@ while the breach holds, it is raised again for the others alone (``_Told``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -57,24 +57,44 @@ def notice_label(notice: Update) -> str:
 # What a notice's delivery says where the command that raised it left the destination out: it waits there.
 WAITS_THERE = ("not sent: this command left {name} out ({why}), so the notice it raised waits; "
                "`broadcaster retry {incident}` sends it there")
+# And where the post that made it due left it out, raised later (that post could not take the notices' lock).
+WAITS_AS_THE_POST_LEFT_IT = ("not sent: the post that made this notice due left {name} out ({why}), so the notice "
+                             "waits there as that post's own would; `broadcaster retry {incident}` sends it there")
+SLA_KINDS = frozenset({"sla_breach", "audience_sla", "audience_sla_internal"})
 
 
-def waiting_where_left_out(store: Store, notices: Sequence[Update],
-                           planned: Sequence[PlannedDelivery]) -> dict[int, str]:
+def left_out_by_choice(planned: Sequence[PlannedDelivery]) -> dict[str, str]:
+    """The destinations a command left out with ``--skip`` or ``--only`` (name -> why)."""
+    return {p.destination: p.reason or "" for p in planned
+            if p.state == DeliveryState.SKIPPED and p.reason in (NOT_IN_ONLY, SKIPPED_BY_OPERATOR)}
+
+
+def waiting_where_left_out(store: Store, notices: Sequence[Update], planned: Sequence[PlannedDelivery],
+                           by_the_post: Mapping[str, str] | None = None) -> dict[int, str]:
     """The deliveries of ``notices`` (raised by an operator's update) to destinations that update's command left
     out with ``--skip`` or ``--only``, each with why it is not sent now.
 
     The operator who left a destination out of a command (its service down, a team not to disturb) is not
     surprised by a post there from it. The notice is not lost either: it stays ``pending`` (the command exits 3,
-    saying so), and ``retry`` sends it."""
-    left_out = {p.destination: p.reason for p in planned
-                if p.state == DeliveryState.SKIPPED and p.reason in (NOT_IN_ONLY, SKIPPED_BY_OPERATOR)}
-    if not left_out:
+    saying so), and ``retry`` sends it.
+
+    ``by_the_post``: where an earlier post left destinations out whose SLA notices waited behind another account's
+    notices lock (``Store.take_left_out_of_notices``): raised now, by a tick or the next command, they are still
+    that post's, and wait there too. The tick sent them straight to the destination the post had left out."""
+    left_out = {name: (WAITS_THERE, why) for name, why in left_out_by_choice(planned).items()}
+    earlier = {name: (WAITS_AS_THE_POST_LEFT_IT, why) for name, why in (by_the_post or {}).items()
+               if name not in left_out}
+    if not left_out and not earlier:
         return {}
-    # The notice's own incident (an SLA breach may be another incident's than the update's): `retry` by that id.
-    return {d.id: WAITS_THERE.format(name=d.destination, why=left_out[d.destination], incident=d.incident_id)
-            for n in notices for d in store.deliveries(incident_id=n.incident_id, sequence=n.sequence)
-            if d.state == DeliveryState.PENDING and d.destination in left_out}
+    waiting: dict[int, str] = {}
+    for notice in notices:
+        told = {**(earlier if notice.extra.get("notice") in SLA_KINDS else {}), **left_out}
+        for d in store.deliveries(incident_id=notice.incident_id, sequence=notice.sequence):
+            if d.state == DeliveryState.PENDING and d.destination in told:
+                template, why = told[d.destination]
+                # The notice's own incident (an SLA breach may be another incident's than the update's): `retry` by it.
+                waiting[d.id] = template.format(name=d.destination, why=why, incident=d.incident_id)
+    return waiting
 
 
 def _raised(updates: list[Update], **key: str) -> bool:

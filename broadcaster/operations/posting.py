@@ -709,10 +709,11 @@ def publish(
                                      repeats_of=None if again else checked_plan)
     from broadcaster.notices import waiting_where_left_out
 
-    notices, unraised = sla_notices(config, store)
+    notices, unraised = sla_notices(config, store, planned)
     keys = [(incident.id, update.sequence), *((n.incident_id, n.sequence) for n in notices)]
-    # A destination this command left out gets none of its notices now either (``retry`` sends them later).
-    waiting = waiting_where_left_out(store, notices, planned)
+    # A destination this command left out gets none of its notices now either (``retry`` sends them later), nor one
+    # an earlier post left out whose notices it raises now (that post could not).
+    waiting = waiting_where_left_out(store, notices, planned, by_the_post=notices_left_out_before(store, unraised))
     outcomes = publish_stored(config, store, keys, progress=progress, held=held, waiting=waiting)
     key = (incident.id, update.sequence)
     mine = [o for o in outcomes if (o.incident_id, o.sequence) == key]
@@ -720,11 +721,16 @@ def publish(
                       raised=notices, elsewhere=elsewhere, notes=[unraised] if unraised else [], unraised=unraised)
 
 
-def sla_notices(config: Config, store: Store) -> tuple[list[Update], str]:
+def sla_notices(config: Config, store: Store,
+                planned: Sequence[PlannedDelivery] = ()) -> tuple[list[Update], str]:
     """The SLA notices this stored update makes due (``record_sla_breaches``), or none and why: another account's
     notices lock (a state file a group shares) ended the command 'error', exit 1, the update stored and never sent,
-    though sending it takes no such lock (the `broadcaster retry` it pointed to sent it)."""
-    from broadcaster.notices import record_sla_breaches, sla_breach_may_be_due
+    though sending it takes no such lock (the `broadcaster retry` it pointed to sent it).
+
+    Left unraised, the destinations ``planned`` left out (``--skip``/``--only``) are kept in the store: the tick or
+    command that raises them later leaves them out there too, as this command would have (``notices_left_out_before``).
+    """
+    from broadcaster.notices import left_out_by_choice, record_sla_breaches, sla_breach_may_be_due
 
     try:
         return record_sla_breaches(config, store, utcnow()), ""
@@ -733,11 +739,23 @@ def sla_notices(config: Config, store: Store) -> tuple[list[Update], str]:
         # for later, and exited 3 saying so all the same.
         if not sla_breach_may_be_due(config, store, utcnow()):
             return [], ""
+        left_out = left_out_by_choice(planned)
+        if left_out:
+            store.note_left_out_of_notices(left_out)
+        waits = (f" Once raised, it waits at {', '.join(sorted(left_out))}, which this command left out, as its own "
+                 "notice would, and `broadcaster retry` sends it there." if left_out else "")
         # The lock's own refusal says to run the command as its maker: this one, sent already, would be posted again.
         return [], (f"An SLA notice is due and was not raised: {exc.lock} This command's update went out as shown: do "
                     "not run it again for the notice. Run `broadcaster tick` as that account to raise it now, or have that "
                     "account (or root) remove the lock while no broadcaster command runs, and the next post, "
-                    f"withdrawal or tick raises it. {SHARED_STATE_FILE}")
+                    f"withdrawal or tick raises it.{waits} {SHARED_STATE_FILE}")
+
+
+def notices_left_out_before(store: Store, unraised: str) -> dict[str, str]:
+    """Where the posts whose SLA notices waited behind the notices' lock left destinations out
+    (``Store.note_left_out_of_notices``), taken once this command raised the notices due (``unraised`` empty): they
+    are raised, so what those posts left out is said of them now, and never of a later breach's."""
+    return {} if unraised else store.take_left_out_of_notices()
 
 
 def sla_notices_unraised_in_a_dry_run(config: Config, store: Store) -> str:

@@ -26,13 +26,14 @@ from broadcaster.engine import Progress, moved_here, withdrawn_posts
 from broadcaster.messages import advice, gate
 from broadcaster.messages.announcements import POSTED_IN_ERROR
 from broadcaster.messages.model import Incident, Update, Visibility
-from broadcaster.notices import COVERED
+from broadcaster.notices import COVERED, waiting_where_left_out
 from broadcaster.operations.posting import (
     PostResult,
     Preview,
     check_customers,
     find_incident,
     not_in_this_config,
+    notices_left_out_before,
     previews,
     publish_stored,
     refuse_missing_secrets,
@@ -105,7 +106,9 @@ def withdraw(
     # another incident (the uptime without this one) is raised there now, as a post raises one, and sent with it.
     notices, unraised = sla_notices(config, store)
     keys = [(stored.id, update.sequence), *((n.incident_id, n.sequence) for n in notices)]
-    delivered = publish_stored(config, store, keys, progress=progress, held=held)
+    # Where a post whose notices waited behind the notices' lock left destinations out, they wait there still.
+    waiting = waiting_where_left_out(store, notices, (), by_the_post=notices_left_out_before(store, unraised))
+    delivered = publish_stored(config, store, keys, progress=progress, held=held, waiting=waiting)
     outcomes = [o for o in delivered if (o.incident_id, o.sequence) == keys[0]]
     # The withdrawal waited for posts still being sent, to delete them too. Settled again: one whose fate
     # turned unknown meanwhile has no id to delete by either, and one that failed must never go out.

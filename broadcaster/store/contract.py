@@ -102,6 +102,8 @@ def _host_name() -> str:
 
 
 _PROCESS_START = f"{time.time():.3f}"
+# The ``meta`` key of ``Store.note_left_out_of_notices``.
+_LEFT_OUT_OF_NOTICES = "left_out_of_notices"
 
 
 def owner_is_alive(owner: str, claimed_at: datetime | None, lease: timedelta) -> bool:
@@ -674,6 +676,31 @@ class Store(SubscriptionStore):
         with self.transaction():
             self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
                      ("feed_token:" + digest, audience))
+
+    def note_left_out_of_notices(self, left_out: Mapping[str, str]) -> None:
+        """Remember the destinations (name -> why) a post left out (``--skip``/``--only``) whose SLA notices it could
+        not raise (another account's notices lock): the command that raises them later leaves them out there too
+        (``notices.waiting_where_left_out``). Kept in ``meta``: the word of a command, for the next one that raises."""
+        with self.transaction():
+            merged = {**self._left_out_of_notices(), **left_out}
+            self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     (_LEFT_OUT_OF_NOTICES, json.dumps(merged, sort_keys=True)))
+
+    def take_left_out_of_notices(self) -> dict[str, str]:
+        """What ``note_left_out_of_notices`` kept, forgotten as it is read: by a command that raised the notices due."""
+        with self.transaction():
+            left_out = self._left_out_of_notices()
+            if left_out:
+                self.run("DELETE FROM meta WHERE key = ?", (_LEFT_OUT_OF_NOTICES,))
+        return left_out
+
+    def _left_out_of_notices(self) -> dict[str, str]:
+        row = self.select_one(f"SELECT value FROM meta WHERE key = ?{self.lock_for_update}", (_LEFT_OUT_OF_NOTICES,))
+        try:
+            found = json.loads(row["value"]) if row is not None else {}
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
     def claim_bot(self, owner: str, now: datetime, stale_after: timedelta) -> str | None:
         """Take the lease of the one ``bot run`` answering this store's chats for ``owner``; None when taken, else who

@@ -1,0 +1,47 @@
+"""Review 65j: small refusals and previews left from the last reviews (a skip kept by a notice raised late, the
+new-incident lock in a dry run, ``--store`` with hidden characters, a read-only state file's advice, the state file
+inside the site folder, a 429's endless wait), attacked through the CLI and the fakes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Project
+from tests.test_narrow_incidents import ACME, STAFF, customers, customers_config  # noqa: F401 - the fixture
+from tests.test_review62b import _run
+from tests.test_review63a import down_for_two_hours
+from tests.test_review65b import notices_lock_of_another_account
+
+
+def test_a_notice_a_skipping_post_left_behind_the_lock_waits_where_the_post_left_out_when_the_tick_raises_it(
+    project: Project, customers: tuple[Any, Any]  # noqa: F811 - the fixture
+) -> None:
+    """A post with `--skip tg-ops` that crossed acme's contract beside another account's notices lock: the notices
+    were left unraised. The later tick raised them and sent staff's straight to tg-ops, which the post left out:
+    a notice the post raised itself waits there for `retry`. Raised late, it is still that post's notice: it waits
+    there too, the tick says so, and `retry` sends it, once."""
+    telegram, x = customers
+    project.write_config(customers_config(telegram, x, acme_sla="sla = 99.9"))
+    down_for_two_hours(project, "api")
+    lock = notices_lock_of_another_account(project)
+
+    code, said = _run(project, "post", "--yes", "--skip", "tg-ops", "--title", "Checkout errors",
+                      "-C", "api=major_outage", "Checkout is failing.")
+    assert code == 3 and "An SLA notice is due and was not raised" in said, said
+    assert "waits at tg-ops" in said, said  # told now what the notice will do once raised
+
+    lock.unlink()
+    code, said = _run(project, "tick")
+
+    staff = [m.text for m in telegram.messages.get(STAFF, [])]
+    assert staff == [], staff
+    assert sum("Service level notice for Acme Corp" in m.text for m in telegram.messages.get(ACME, [])) == 1
+    assert code == 3 and "tg-ops" in said and "`broadcaster retry" in said, said
+
+    code, said = _run(project, "retry")
+    assert code == 0, said
+    staff = [m.text for m in telegram.messages.get(STAFF, [])]
+    assert sum("SLA breach for customer Acme Corp" in t for t in staff) == 1, staff
+    code, said = _run(project, "tick")
+    assert code == 0 and "Nothing due" in said, said
+    assert len(telegram.messages.get(STAFF, [])) == 1
