@@ -139,6 +139,13 @@ SHARED_STATE_FILE = (
     "`store import` there move the incidents).")
 
 
+def lock_refused_advice(lock: str) -> str:
+    """What a command refused a store's lock file another account made says: ``lock`` (the lock and whose it is,
+    ``Store.lock_refused``), then the ways on."""
+    return (f"{lock} Now, run the command as the account that made it, or have that account (or root) remove it while "
+            f"no broadcaster command runs (the next command makes it again, its own). {SHARED_STATE_FILE}")
+
+
 class LockRefused(InputError):
     """A store lock this user may not open (another account's: a state file a group shares), refused before anything
     was stored. ``reason``: the lock, whose it is and what to do, without "Nothing was stored or sent", for a command

@@ -4,9 +4,12 @@ inside the site folder, a 429's endless wait), attacked through the CLI and the 
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
-from tests.conftest import Project
+from tests.conftest import Project, public_webhook
 from tests.test_narrow_incidents import ACME, STAFF, customers, customers_config  # noqa: F401 - the fixture
 from tests.test_review62b import _run
 from tests.test_review63a import down_for_two_hours
@@ -45,3 +48,39 @@ def test_a_notice_a_skipping_post_left_behind_the_lock_waits_where_the_post_left
     code, said = _run(project, "tick")
     assert code == 0 and "Nothing due" in said, said
     assert len(telegram.messages.get(STAFF, [])) == 1
+
+
+def new_incident_lock_of_another_account(project: Project) -> Path:
+    """The store-wide lock new incidents are stored under, beside the state file, made by another account (uid
+    65534) and its only, as 65b's notices lock."""
+    lock = project.root / ".broadcaster" / ".state.db.new-incident.lock"
+    lock.touch()
+    os.chown(lock, 65534, 65534)
+    lock.chmod(0o600)
+    return lock
+
+
+def test_a_dry_run_of_a_new_incident_is_refused_as_the_post_is_behind_another_accounts_new_incident_lock(
+        project: Project) -> None:
+    """`post --dry-run` of a new incident beside the new-incident lock another account made exited 0, showing the
+    post, and the real post was then refused (exit 2, nothing stored): a preview that passes promises a post that
+    works. It is refused alike now, naming the lock and whose it is, without taking or making it."""
+    with public_webhook(project) as hook:
+        code, said = _run(project, "post", "--yes", "--title", "Queue slow", "-C", "api", "Slow.")
+        assert code == 0, said
+        lock = new_incident_lock_of_another_account(project)
+        before = len(hook.received())
+
+        code, real = _run(project, "post", "--yes", "--title", "Checkout errors", "-C", "web", "Failing.")
+        assert code == 2 and "new-incident.lock" in real, real
+
+        code, said = _run(project, "post", "--dry-run", "--title", "Checkout errors", "-C", "web", "Failing.")
+
+        assert code == 2, said
+        assert "new-incident.lock" in said and "uid 65534" in said and "Nothing was stored or sent" in said, said
+        assert len(hook.received()) == before and lock.stat().st_uid == 65534
+        assert [i["title"] for i in json.loads(project.cli("list", "--json").stdout)] == ["Queue slow"]
+        # A follow-up takes no such lock: its preview is not refused.
+        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+        code, said = _run(project, "post", "--dry-run", "-i", incident, "Still slow.")
+        assert code == 0, said

@@ -46,6 +46,7 @@ from broadcaster.errors import (
     LockRefused,
     LockRefusedAfterStoring,
     did_you_mean,
+    lock_refused_advice,
 )
 from broadcaster.messages import gate
 from broadcaster.messages.model import INTERNAL, PUBLIC, Incident, Level, Update, Visibility
@@ -683,6 +684,8 @@ def publish(
     # A dry run checks the config exactly as the real run does: a preview that passes promises a post that works.
     if not again:
         refuse_a_repeat(store, incident, update, planned, new=new)
+        if new:
+            refuse_the_new_incident_lock(store)
     checked_plan = planned  # what the repeat check compared (before rooms held back, as it was checked)
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)
@@ -774,6 +777,16 @@ def sla_notices_unraised_in_a_dry_run(config: Config, store: Store) -> str:
 
 # The store-wide lock (``Store.lock``) new incidents are checked and stored under, one command at a time.
 NEW_INCIDENT_LOCK = "new-incident"
+
+
+def refuse_the_new_incident_lock(store: Store) -> None:
+    """A new incident is stored under ``NEW_INCIDENT_LOCK`` (``store_checked``): where that lock is another account's,
+    refused before the preview, asked without taking or making it. A dry run showed the post and exited 0, and the
+    real one was refused once confirmed (exit 2, nothing stored): a preview that passes promises a post that works."""
+    refused = store.lock_refused(NEW_INCIDENT_LOCK)
+    if refused is not None:
+        said = lock_refused_advice(refused)
+        raise LockRefused(f"{said} Nothing was stored or sent.", reason=said, lock=refused)
 
 
 def store_checked(

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.errors import (
-    SHARED_STATE_FILE,
     BroadcasterError,
     ConfigError,
     LockRefused,
     LockRefusedAfterStoring,
     StoreError,
+    lock_refused_advice,
 )
 from broadcaster.filelock import FileLock
 from broadcaster.store.contract import SCHEMA_VERSION, Store, apply_migrations
@@ -571,8 +571,7 @@ class SQLiteStore(Store):
         """A lock file this user may not open: another account's, its maker's only (a state file a group shares,
         0660, each member's first command making its own locks). It ended 'unexpected error (PermissionError)'."""
         lock = _lock_said(path, exc)
-        said = (f"{lock} Now, run the command as the account that made it, or have that account (or root) remove it while "
-                f"no broadcaster command runs (the next command makes it again, its own). {SHARED_STATE_FILE}")
+        said = lock_refused_advice(lock)
         if self._commits.any:  # the notices' lock, taken once the update is stored
             return LockRefusedAfterStoring(
                 said + " What this command stored before it is kept, and what it did not send yet is not lost: see "
