@@ -84,3 +84,18 @@ def test_a_dry_run_of_a_new_incident_is_refused_as_the_post_is_behind_another_ac
         incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
         code, said = _run(project, "post", "--dry-run", "-i", incident, "Still slow.")
         assert code == 0, said
+
+
+def test_a_store_option_with_hidden_characters_is_refused_as_store_path_is(project: Project) -> None:
+    """`--store` was not checked for hidden characters as `[store] path` and `url` are: a soft hyphen or a zero-width
+    space copied from a chat made a new, empty store by a post (beside no other store, the page built from it alone),
+    and an escape sequence went into every message naming the file. Refused alike, exit 2, naming --store."""
+    for hidden in ("st\u00adate.db", "st\u200bate.db", "st\x1b[2Kate.db", "sqlite:///st\u200bate.db"):
+        code, said = _run(project, "--store", hidden, "post", "--yes", "--title", "Queue slow", "-C", "api", "Slow.")
+
+        assert code == 2, said
+        assert "--store" in said and "invisible or control character" in said, said
+        assert "\x1b" not in said, said
+        assert sorted(p.name for p in project.root.iterdir()) == ["broadcaster.toml"], hidden
+        code, said = _run(project, "list", "--store", hidden)
+        assert code == 2 and "--store" in said and "invisible or control character" in said, said

@@ -75,6 +75,8 @@ def _remember_one(ctx: click.Context, param: click.Parameter, values: tuple[str,
                                  ctx=ctx, param=param)
     # Any "--..." too: an option of a command not parsed yet (`--store --yes post`), never a file's name.
     _refuse_an_option_name(ctx, param, value, any_long=True)
+    if param.name == "store":
+        _refuse_hidden_characters(ctx, param, value)
     state = _state(ctx)
     earlier = state.get(param.name or "")
     if earlier is not None and not _same_place(earlier, value):
@@ -83,6 +85,18 @@ def _remember_one(ctx: click.Context, param: click.Parameter, values: tuple[str,
             "Give it once. Nothing was stored or sent.", ctx=ctx, param=param)
     _remember(ctx, param, value)
     return value
+
+
+def _refuse_hidden_characters(ctx: click.Context, param: click.Parameter, value: str) -> None:
+    """A file's name or a URL as ``[store] path`` and ``url`` are read: no control or format character. A zero-width
+    space or a soft hyphen copied from a chat named a new, empty store beside the state file (a post made it, and
+    built the page from it alone), and an escape sequence was printed to the terminal by every message naming it."""
+    from broadcaster.messages import gate
+
+    try:
+        gate.normalise(value, "the store's file or URL")
+    except InputError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
 
 
 def _same_place(first: str, second: str) -> bool:
