@@ -99,3 +99,23 @@ def test_a_store_option_with_hidden_characters_is_refused_as_store_path_is(proje
         assert sorted(p.name for p in project.root.iterdir()) == ["broadcaster.toml"], hidden
         code, said = _run(project, "list", "--store", hidden)
         assert code == 2 and "--store" in said and "invisible or control character" in said, said
+
+
+def test_a_read_only_state_file_refused_to_a_writer_does_not_send_it_to_a_copy(project: Project) -> None:
+    """A post refused a read-only state file was told to 'work on a copy in a folder you may write (--store COPY)':
+    the post then went into the copy, the state file never heard of it, and the next tick, retry and page build
+    read the state file without it (two stores, each with a part). The refusal says what makes the file writable,
+    and that a copy is for reading; the reading commands still read it."""
+    code, said = _run(project, "post", "--yes", "--title", "Queue slow", "-C", "api", "Slow.")
+    assert code == 0, said
+    state = project.root / ".broadcaster" / "state.db"
+    state.chmod(0o444)
+
+    code, said = _run(project, "post", "--yes", "-i", json.loads(project.cli("list", "--json").stdout)[0]["id"],
+                      "Still slow.")
+
+    assert code == 2 and "cannot be written" in said and "chmod u+w" in said, said
+    assert "work on a copy" not in said and "Not on a copy of it either (--store COPY)" in said, said
+    assert ").." not in said and ".." not in said.replace("...", ""), said
+    code, listed = _run(project, "list")
+    assert code == 0 and "Queue slow" in listed, listed

@@ -97,10 +97,13 @@ def _whose(status: os.stat_result) -> str:
 
 def refusal(path: Path, why: str) -> str:
     """What a command that writes says of a state file it may not write: what, why, and the ways on (``why`` ends
-    with its own)."""
-    return (f"the state file {path} cannot be written: {why}, or work on a copy in a folder you may write (--store "
-            "COPY). This command stores what it does, so it was refused: nothing was stored or sent. The commands that "
-            "only read (list, show, store export, a --dry-run) read it as it stands.")
+    with its own). Never a copy to write to (``--store COPY``, as it said): a writer's copy is a second store, and
+    what was stored there is missing from the one every later command reads."""
+    return (f"the state file {path} cannot be written: {why.rstrip('.')}. This command stores what it does, so it "
+            "was refused: nothing was stored or sent. Not on a copy of it either (--store COPY): what this command stored there "
+            "would be missing from this state file, which the next command, the tick and the page read, and two stores "
+            "would each hold a part. The commands that only read (list, show, store export, a --dry-run) read it as "
+            "it stands, or a copy of it.")
 
 
 def _beside(path: Path, suffix: str) -> Path:
