@@ -119,3 +119,20 @@ def test_a_read_only_state_file_refused_to_a_writer_does_not_send_it_to_a_copy(p
     assert ").." not in said and ".." not in said.replace("...", ""), said
     code, listed = _run(project, "list")
     assert code == 0 and "Queue slow" in listed, listed
+
+
+def test_a_state_file_inside_a_site_folder_named_public_is_not_told_to_point_output_dir_at_public(
+        project: Project) -> None:
+    """`output_dir = "public"` with the state file inside it (`--store public/state.db`, `[store] path`, one there
+    already): refused, rightly, but told to 'Point [page] output_dir at a folder of its own, e.g. "public"', the
+    folder it already is. It suggests another name now."""
+    (project.root / "public").mkdir()
+    (project.root / "public" / "state.db").touch()
+    for args in (("--store", "public/new.db"), ("--store", "public/state.db")):
+        code, said = _run(project, *args, "post", "--yes", "--title", "Queue slow", "-C", "api", "Slow.")
+
+        assert code == 2 and "holds the store" in said, said
+        assert 'e.g. "public"' not in said and 'e.g. "site"' in said, said
+    project.write_config('\n[store]\npath = "public/state.db"\n')
+    code, said = _run(project, "post", "--yes", "--title", "Queue slow", "-C", "api", "Slow.")
+    assert code == 2 and 'e.g. "public"' not in said and 'e.g. "site"' in said, said

@@ -207,8 +207,14 @@ def refuse_holding(folder: Path, keep_out: Sequence[tuple[str, Path | None]], se
         if inside == where or inside.is_relative_to(where):
             raise FolderRefused(
                 f"{setting} ({folder}) holds {what} ({path}): the site would publish it. "
-                f"Point {setting} at a folder of its own, e.g. \"public\"."
+                f"Point {setting} at another folder, one of its own, e.g. \"{another_folder(folder)}\"."
             )
+
+
+def another_folder(folder: Path) -> str:
+    """A name to suggest for a site folder in place of ``folder``: "public", unless that is the folder refused
+    (``output_dir = "public"`` holding the state file was told to point output_dir at "public")."""
+    return "site" if folder.name == "public" else "public"
 
 
 # Any config's and any state folder's names, not only this config's: one made inside the site (`cd public` and

@@ -15,6 +15,7 @@ from broadcaster.config import Config
 from broadcaster.site.folder import (
     MARKER,
     FolderRefused,
+    another_folder,
     in_the_way,
     inspect,
     is_plain_file,
@@ -64,25 +65,25 @@ def _check_folder(config: Config, store: Store | None) -> None:
     if blocker is not None and blocker != folder:  # the folder itself a file: "not-a-folder" below
         raise FolderRefused(
             f"[page] output_dir ({folder}) cannot be made: {blocker} is a file, not a folder, so nothing can be "
-            f'inside it. Point output_dir at a folder of its own, e.g. "public", or move {blocker} aside.'
+            f'inside it. Point output_dir at a folder of its own, e.g. "{another_folder(folder)}", or move {blocker} aside.'
         )
     state = inspect(folder, INTERNAL, _listed_in_manifest(folder))
     if state.kind == "not-a-folder":
         raise FolderRefused(
             f"[page] output_dir ({folder}) is a file, not a folder. Point output_dir at a folder of its own, "
-            'e.g. "public".'
+            f'e.g. "{another_folder(folder)}".'
         )
     if state.kind == "foreign" and state.unreadable:
         raise FolderRefused(
             f"[page] output_dir ({folder}) holds folders you cannot list ({state.describe()}): broadcaster cannot "
             "tell what is in them, and the site's folder must be its own. Make them readable by the account that "
-            'runs broadcaster, or point output_dir at a new or empty folder, e.g. "public".'
+            f'runs broadcaster, or point output_dir at a new or empty folder, e.g. "{another_folder(folder)}".'
         )
     if state.kind == "foreign":
         raise FolderRefused(
             f"[page] output_dir ({folder}) holds files broadcaster did not write ({state.describe()}). "
             "The site's folder must be its own: a build would mix them into the site and a publish "
-            'would upload them. Point output_dir at a new or empty folder, e.g. "public", or move '
+            f'would upload them. Point output_dir at a new or empty folder, e.g. "{another_folder(folder)}", or move '
             "those files out."
         )
 
