@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from broadcaster.channels import _proxy
+from broadcaster.channels import _proxy, _wait
 from broadcaster.channels.base import Channel
 
 from broadcaster.config import ChannelConfig, Secret
@@ -97,11 +97,8 @@ class Answer:
     def retry_after(self) -> float | None:
         """Seconds the service asks to wait: the Retry-After header, else a JSON ``retry_after``."""
         for raw in (self.headers.get("retry-after"), self.field("retry_after")):
-            try:
-                value = float(raw) if raw is not None else None
-            except (TypeError, ValueError):
-                continue
-            if value is not None and value >= 0:
+            value = _wait.honoured(raw)  # Infinity, NaN, 1e300: read as a wait, never said as a number
+            if value is not None:
                 return value
         return None
 
@@ -212,9 +209,9 @@ class HttpPoster:
         """The error for a 429 or a 5xx (the same at every service), or None for the channel to judge."""
         if answer.status == 429:
             wait = answer.retry_after()
-            asked = f"it asks to wait {wait:g}s" if wait is not None else "it gave no wait time"
             return self.channel.fail(
-                f"{self.service} rate-limited the request (HTTP 429, {asked}).", retryable=True, retry_after=wait
+                f"{self.service} rate-limited the request (HTTP 429, {_wait.said(wait)}).", retryable=True,
+                retry_after=wait
             )
         if answer.status == 407:  # a forwarding proxy's (an http:// URL): no further than the proxy
             said = _proxy.credentials_asked(self.real_url, (

@@ -44,6 +44,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from broadcaster.channels import _wait
 from broadcaster.channels._doubt import Doubts
 from broadcaster.channels._options import require_https
 from broadcaster.channels.base import Channel, redirect_refused
@@ -578,8 +579,9 @@ class BlueskyChannel(Channel):
         wait = exc.retry_after
         if wait is None and exc.reset_at is not None:
             wait = max(0.0, (exc.reset_at - datetime.now(UTC)).total_seconds())
-        told = f"it asks to wait {wait:.0f}s" if wait is not None else "it gave no wait time"
-        return self.fail(f"Bluesky rate-limited the request (HTTP 429, {told}).", retryable=True, retry_after=wait)
+        wait = _wait.honoured(wait)
+        return self.fail(f"Bluesky rate-limited the request (HTTP 429, {_wait.said(wait)}).", retryable=True,
+                         retry_after=wait)
 
     def _network_error(self, action: str, exc: Exception) -> DeliveryError:
         import httpx

@@ -39,6 +39,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from broadcaster.channels import _wait
 from broadcaster.channels._doubt import Doubts
 from broadcaster.channels._options import require_https
 from broadcaster.channels._threads import off_the_loop
@@ -657,8 +658,8 @@ class MastodonChannel(Channel):
     def _rate_limited(self, api: Mastodon, exc: Exception) -> DeliveryError:
         reset = api.ratelimit_reset
         wait = max(0.0, float(reset) - time.time()) if isinstance(reset, int | float) else None
-        told = f"it asks to wait {wait:.0f}s" if wait is not None else "it gave no wait time"
-        return self.fail(f"Mastodon rate-limited the request (HTTP 429, {told}).", retryable=True, retry_after=wait)
+        return self.fail(f"Mastodon rate-limited the request (HTTP 429, {_wait.said(wait)}).", retryable=True,
+                         retry_after=wait)
 
     def _unreadable(self, action: str, what: str) -> DeliveryError:
         """An answer Mastodon.py could not read, a success's included: the request may have been done."""

@@ -36,7 +36,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from broadcaster.channels import _proxy
+from broadcaster.channels import _proxy, _wait
 from broadcaster.channels._ids import stable_digits
 from broadcaster.channels._options import shown_url
 from broadcaster.channels.base import Channel, redirect_refused
@@ -411,8 +411,8 @@ class MatrixChannel(Channel):
             return self.fail(f"Matrix, {what}: {said}.", retryable=True)
         if status == 429 or code == "M_LIMIT_EXCEEDED":
             wait = _retry_after(response)
-            said = f"it asks to wait {wait:g}s" if wait is not None else "it gave no wait time"
-            return self.fail(f"Matrix rate-limited {what} (HTTP 429, {said}).", retryable=True, retry_after=wait)
+            return self.fail(f"Matrix rate-limited {what} (HTTP 429, {_wait.said(wait)}).", retryable=True,
+                             retry_after=wait)
         if status == 503:
             return self.fail(f"The Matrix homeserver is unavailable (HTTP 503): {what} was not taken. `broadcaster retry` "
                              "sends it once the homeserver is back.", retryable=True)
@@ -446,12 +446,11 @@ class MatrixChannel(Channel):
 def _retry_after(response: Any) -> float | None:
     """Seconds to wait: the Retry-After header, else the body's deprecated retry_after_ms."""
     headers = getattr(getattr(response, "transport_response", None), "headers", None) or {}
-    try:
-        return float(headers.get("Retry-After", ""))
-    except ValueError:
-        pass
-    millis = getattr(response, "retry_after_ms", None)
-    return millis / 1000 if isinstance(millis, int | float) and millis > 0 else None
+    wait = _wait.honoured(headers.get("Retry-After"))  # Infinity, NaN, 1e300: read as a wait, never said as a number
+    if wait is not None:
+        return wait
+    millis = _wait.honoured(getattr(response, "retry_after_ms", None))
+    return millis / 1000 if millis else None
 
 
 class _ProxyNeverOpened(Exception):

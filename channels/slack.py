@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
+from broadcaster.channels import _wait
 from broadcaster.channels._threads import off_the_loop
 from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages import slack as fmt
@@ -774,17 +775,9 @@ class SlackChannel(Channel):
 
     def _rate_limited(self, method: str, response: Any) -> SlackDeliveryError:
         headers = getattr(response, "headers", None) or {}
-        try:
-            retry_after: float | None = float(headers.get("Retry-After", ""))
-        except ValueError:
-            retry_after = None
-        wait = (
-            f"it asks to wait {retry_after:g}s"
-            if retry_after is not None
-            else "it gave no wait time"
-        )
+        retry_after = _wait.honoured(headers.get("Retry-After"))  # Infinity, NaN, 1e300: never said as a number
         return self._error(
-            f"Slack rate-limited {method} (HTTP 429, {wait}).",
+            f"Slack rate-limited {method} (HTTP 429, {_wait.said(retry_after)}).",
             retryable=True,
             retry_after=retry_after,
             code="ratelimited",

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from broadcaster.channels import _proxy
+from broadcaster.channels import _proxy, _wait
 from broadcaster.channels._http import shared_tls_context
 from broadcaster.channels._ratelimit import RateLimiter
 from broadcaster.channels.base import Channel
@@ -580,9 +580,9 @@ class TelegramChannel(Channel):
         detail = exc.message.rstrip(".")
         sdk = _sdk_classes()
         if isinstance(exc, sdk.flood_wait):
-            wait = float(getattr(exc, "retry_after", 0.0))  # set by _FloodWait, defined with the SDK
+            wait = getattr(exc, "retry_after", None)  # set by _FloodWait, defined with the SDK
             return self.fail(
-                f"{where} is rate limited (Telegram asked to wait {wait:g}s).",
+                f"{where} is rate limited (HTTP 429, {_wait.said(wait)}).",
                 retryable=True,
                 retry_after=wait,
             )
@@ -914,11 +914,11 @@ def _sdk_classes() -> _SdkClasses:
     class _FloodWait(TelegramError):
         """A 429, carried without touching PTB's RetryAfter (whose attribute warns)."""
 
-        def __init__(self, retry_after: float) -> None:
-            super().__init__(f"Flood control exceeded. Retry in {retry_after:g} seconds")
+        def __init__(self, retry_after: float | None) -> None:
+            super().__init__(f"Flood control exceeded ({_wait.said(retry_after)})")
             self.retry_after = retry_after
 
-        def __reduce__(self) -> tuple[type, tuple[float]]:  # type: ignore[override]
+        def __reduce__(self) -> tuple[type, tuple[float | None]]:  # type: ignore[override]
             return self.__class__, (self.retry_after,)
 
     class _ServerError(TelegramError):
@@ -1048,7 +1048,8 @@ def _sdk_classes() -> _SdkClasses:
 def flood_wait(exc: BaseException) -> float | None:
     """The seconds a 429 asked to wait, if ``exc`` is one (from a request of ``token_hidden_request``)."""
     if isinstance(exc, _sdk_classes().flood_wait):
-        return float(getattr(exc, "retry_after", 1.0))
+        wait = getattr(exc, "retry_after", None)
+        return 1.0 if wait is None else float(wait)  # a 429 without a wait it can read: wait a little anyway
     return None
 
 
@@ -1107,9 +1108,10 @@ def _never_left(exc: BaseException) -> bool:
     return False
 
 
-def _retry_after(payload: bytes) -> float:
+def _retry_after(payload: bytes) -> float | None:
+    """The wait a 429 asked (``_wait.honoured``: Infinity as endless, NaN as none), None without one. A number of 400
+    digits ended PTB's request 'OverflowError', the message's fate unknown, where Telegram had refused it."""
     try:
-        value = json.loads(payload)["parameters"]["retry_after"]
-        return max(float(value), 0.0)
+        return _wait.honoured(json.loads(payload)["parameters"]["retry_after"])
     except (ValueError, KeyError, TypeError):
-        return 1.0  # a 429 without the hint: wait a little anyway
+        return None

@@ -47,6 +47,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
+from broadcaster.channels import _wait
 from broadcaster.channels._threads import off_the_loop
 from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages.twitter import MAX_WEIGHTED, format_post, weighted_length
@@ -489,12 +490,16 @@ def _retry_after_seconds(header: str) -> float | None:
 
 def _rate_limited(exc: tweepy.TooManyRequests) -> tuple[str, bool, float | None]:
     headers = exc.response.headers
-    if exc.reset_time is not None:  # x-rate-limit-reset: epoch seconds
-        delay: float | None = max(0.0, exc.reset_time - time.time())
+    reset = _wait.honoured(exc.reset_time)  # x-rate-limit-reset: epoch seconds (of 400 digits: inf)
+    if reset is not None:
+        delay: float | None = max(0.0, reset - time.time())
     else:
         delay = _retry_after_seconds(headers.get("Retry-After", ""))
     if delay is None:
         return ("X rate limit reached (429).", True, None)
+    if not _wait.sayable(delay):  # a date past any calendar ended the send as an unexpected error (OverflowError)
+        return (f"X rate limit reached (429): {_wait.said(delay)}. Posting quotas are per app and per user; check "
+                "the plan in the X developer portal.", True, delay)
     resume = datetime.fromtimestamp(time.time() + delay, UTC).strftime("%H:%M:%S UTC")
     message = (
         f"X rate limit reached (429): this app may post again at {resume} (in {delay:.0f} s). "

@@ -6,10 +6,20 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Project, public_webhook
+from tests.fakes.base import Fault, Response
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.matrix import FakeMatrix
+from tests.fakes.twitter import TOO_MANY
+from tests.test_discord import error as discord_error
+from tests.test_matrix import ROOM, TOKEN
+from tests.test_matrix import send_error as matrix_error
 from tests.test_narrow_incidents import ACME, STAFF, customers, customers_config  # noqa: F401 - the fixture
 from tests.test_review62b import _run
 from tests.test_review63a import down_for_two_hours
@@ -136,3 +146,95 @@ def test_a_state_file_inside_a_site_folder_named_public_is_not_told_to_point_out
     project.write_config('\n[store]\npath = "public/state.db"\n')
     code, said = _run(project, "post", "--yes", "--title", "Queue slow", "-C", "api", "Slow.")
     assert code == 2 and 'e.g. "public"' not in said and 'e.g. "site"' in said, said
+
+
+# A 429's wait as a service may write it, none of it a number of seconds to say: Infinity and NaN (JSON and float()
+# take both), a number of seconds past any use, and as many digits as a header may hold.
+ENDLESS_WAITS = ("Infinity", "NaN", "1e300", "9" * 400)
+
+
+def _said_of_the_wait(said: str, code: int = 3) -> None:
+    """Said as a wait it did not say how long, or too long to wait out; never as its number. Where it is no wait at
+    all (NaN), the engine's own backoff, and the resend may go through (exit 0); else the delivery fails at once, its
+    state `failed` (a 429 refused it), never `unknown`, for `retry`."""
+    for garbled in ("infs", "nans", "inf s", "nan s", "1e+300", "e+", "9999999999"):
+        assert garbled not in said, said
+    if code == 0:
+        return
+    assert code == 3 and " failed " in said and " unknown " not in said, said
+    assert "without saying how long" in said or "longer than a day" in said or "no wait time" in said, said
+
+
+@pytest.mark.parametrize("wait", ENDLESS_WAITS)
+def test_a_telegram_429_asking_an_endless_wait_is_worded_as_one(project: Project, world: Any, wait: str) -> None:
+    """Telegram's 429 asking `retry_after: Infinity` was reported 'Telegram asked to wait infs' (NaN: 'nans', 1e300:
+    '1e+300s'). Said now as a wait it did not say how long, or one too long to wait out; the delivery fails for
+    `retry`, at once (no sleep on it)."""
+    body = ('{"ok": false, "error_code": 429, "description": "Too Many Requests", '
+            f'"parameters": {{"retry_after": {wait}}}}}').encode()
+    world.telegram.fail(Fault(match="sendMessage", response=Response(429, body)))
+
+    code, said = _run(project, "post", "--yes", "--only", "tg-public", "--title", "Queue slow", "-C", "api", "Slow.")
+
+    _said_of_the_wait(said, code)
+
+
+@pytest.mark.parametrize("wait", ENDLESS_WAITS)
+def test_a_slack_429_asking_an_endless_wait_is_worded_as_one(project: Project, world: Any, wait: str) -> None:
+    world.slack.fail(Fault(match="chat.postMessage", response=Response(
+        429, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": wait})))
+
+    code, said = _run(project, "post", "--yes", "--only", "slack-acme", "--title", "Queue slow", "-C", "api",
+                      "Slow.")
+
+    _said_of_the_wait(said, code)
+
+
+@pytest.mark.parametrize("header", [{"Retry-After": "9" * 400}, {"x-rate-limit-reset": "9" * 40},
+                                    {"x-rate-limit-reset": "9" * 400}])
+def test_an_x_429_asking_an_endless_wait_is_worded_as_one(project: Project, world: Any,
+                                                          header: dict[str, str]) -> None:
+    """X's reset time or Retry-After past any date: 'this app may post again at' a date Python cannot write, which
+    ended the send as an unexpected error."""
+    world.x.fail(Fault(match="/2/tweets", response=Response(429, TOO_MANY, header)))
+
+    code, said = _run(project, "post", "--yes", "--only", "x", "--title", "Queue slow", "-C", "api", "Slow.")
+
+    _said_of_the_wait(said, code)
+    assert "Traceback" not in said and "unexpected" not in said, said
+
+
+@pytest.fixture(scope="module")
+def discord_server() -> Iterator[FakeDiscord]:
+    with FakeDiscord() as started:
+        yield started
+
+
+@pytest.mark.parametrize("wait", ENDLESS_WAITS)
+def test_a_discord_429_asking_an_endless_wait_is_worded_as_one(discord_server: FakeDiscord, wait: str) -> None:
+    discord_server.fail(Fault(response=Response(
+        429, f'{{"message": "You are being rate limited.", "retry_after": {wait}, "global": false}}'.encode(),
+        headers={"Retry-After": wait})))
+
+    error = discord_error(discord_server)
+
+    assert error.retryable and not error.outcome_unknown
+    _said_of_the_wait(f" failed {error}")
+
+
+@pytest.fixture(scope="module")
+def matrix_server() -> Iterator[FakeMatrix]:
+    with FakeMatrix() as started:
+        yield started
+
+
+@pytest.mark.parametrize("wait", ENDLESS_WAITS)
+def test_a_matrix_429_asking_an_endless_wait_is_worded_as_one(matrix_server: FakeMatrix, wait: str) -> None:
+    matrix_server.reset(token=TOKEN, rooms=[ROOM])
+    matrix_server.fail(Fault(match="/send/", response=Response(
+        429, {"errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests"}, headers={"Retry-After": wait})))
+
+    error = matrix_error(matrix_server)
+
+    assert error.retryable and not error.outcome_unknown
+    _said_of_the_wait(f" failed {error}")
