@@ -37,6 +37,9 @@ def test_a_notice_a_skipping_post_left_behind_the_lock_waits_where_the_post_left
     project.write_config(customers_config(telegram, x, acme_sla="sla = 99.9"))
     down_for_two_hours(project, "api")
     lock = notices_lock_of_another_account(project)
+    code, said = _run(project, "post", "--dry-run", "--skip", "tg-ops", "--title", "Checkout errors",
+                      "-C", "api=major_outage", "Checkout is failing.")
+    assert code == 0 and "Once raised, it waits at tg-ops" in said, said
 
     code, said = _run(project, "post", "--yes", "--skip", "tg-ops", "--title", "Checkout errors",
                       "-C", "api=major_outage", "Checkout is failing.")

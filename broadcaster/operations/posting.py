@@ -701,7 +701,7 @@ def publish(
             # plain one, so that two posts racing get ``-2`` and ``-3``, never ``-2-2``
             free = store.free_incident_id(incident.id)
             incident, numbered = replace(incident, id=free), replace(numbered, incident_id=free)
-        unraised = sla_notices_unraised_in_a_dry_run(config, store)
+        unraised = sla_notices_unraised_in_a_dry_run(config, store, planned)
         return PostResult(incident, numbered, new, previews=previews(config, store, incident, numbered, earlier, planned),
                           dry_run=True, before=None if new else store.incident(incident.id), elsewhere=elsewhere,
                           notes=[unraised] if unraised else [])
@@ -761,18 +761,22 @@ def notices_left_out_before(store: Store, unraised: str) -> dict[str, str]:
     return {} if unraised else store.take_left_out_of_notices()
 
 
-def sla_notices_unraised_in_a_dry_run(config: Config, store: Store) -> str:
+def sla_notices_unraised_in_a_dry_run(config: Config, store: Store, planned: Sequence[PlannedDelivery] = ()) -> str:
     """What a dry run can tell of ``sla_notices``' refusal: the notices' lock is another account's. Whether the post
     makes a breach due is known only once it is stored, so it is said wherever an SLA is watched. The dry run said
-    nothing, and the real post then exited 3, its notice left behind the lock."""
-    from broadcaster.notices import watches_sla
+    nothing, and the real post then exited 3, its notice left behind the lock. Where it leaves destinations out
+    (``planned``), the notice raised later waits there, as ``sla_notices`` says."""
+    from broadcaster.notices import left_out_by_choice, watches_sla
 
     refused = store.lock_refused("notices") if watches_sla(config, store) else None
     if refused is None:
         return ""
+    left_out = sorted(left_out_by_choice(planned))
+    waits = (f" Once raised, it waits at {', '.join(left_out)}, which this post leaves out, for `broadcaster retry`."
+             if left_out else "")
     return (f"If this post makes an SLA notice due, it is not raised: {refused} The post itself goes out, and exits 3 "
             "saying so; `broadcaster tick` run as that account raises the notice, or have that account (or root) "
-            f"remove the lock while no broadcaster command runs. {SHARED_STATE_FILE}")
+            f"remove the lock while no broadcaster command runs.{waits} {SHARED_STATE_FILE}")
 
 
 # The store-wide lock (``Store.lock``) new incidents are checked and stored under, one command at a time.
