@@ -7,6 +7,8 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -191,15 +193,16 @@ def test_a_post_to_another_accounts_state_file_says_whose_it_is_not_to_chmod_wha
         assert "chmod u+w" not in text and "uid 0" in text and "run the command as" in text, text
 
 
-def test_a_store_lock_made_by_another_member_of_the_group_is_told_not_an_unexpected_error(project: Project) -> None:
-    """A team account's state file its group may write (0660 in a 2770 folder): the first member's post made the
-    new-incident lock beside it, its own only (0600); the next member's post, confirmed, ended 'unexpected error
-    (PermissionError)', exit 1. Refused before anything is stored, exit 2, naming the lock, whose it is, and what to do."""
+@contextmanager
+def group_shared_store(project: Project) -> Iterator[tuple[Path, Callable[[int, str], tuple[int, str]]]]:
+    """A team account's state file its group may write (0660 in a 2770 folder, group 65534), one incident posted by
+    root, its new-incident lock gone; and ``member(uid, title)``: a post by that account of the group, through its own
+    config, as (exit code, output on one line). Skipped without root and setpriv."""
     import tempfile
 
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv to run as other accounts")
-    base = Path(tempfile.mkdtemp(prefix="review61g-"))  # not under pytest's 0700 folder: nobody must get in
+    base = Path(tempfile.mkdtemp(prefix="group-shared-"))  # not under pytest's 0700 folder: nobody must get in
     try:
         base.chmod(0o755)
         shared = base / "shared"
@@ -213,17 +216,27 @@ def test_a_store_lock_made_by_another_member_of_the_group_is_told_not_an_unexpec
         guest.root.mkdir()
         guest.root.chmod(0o777)
         guest.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
-        said = []
-        for uid, title in ((65534, "Queue delays"), (65533, "Login errors")):
+
+        def member(uid: int, title: str) -> tuple[int, str]:
             done = subprocess.run(
                 ["setpriv", f"--reuid={uid}", "--regid=65534", "--clear-groups", sys.executable, "-m", "broadcaster",
                  "--config", str(guest.config), "--store", str(shared / "state.db"), "post", "--yes", "--title",
                  title, "Looking."], cwd=guest.root, env={**os.environ, **guest.env}, capture_output=True, text=True,
                 timeout=90)
-            said.append((done.returncode, " ".join((done.stdout + done.stderr).split())))
-        listed = project.cli("--store", str(shared / "state.db"), "list").output
+            return done.returncode, " ".join((done.stdout + done.stderr).split())
+
+        yield shared, member
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_store_lock_made_by_another_member_of_the_group_is_told_not_an_unexpected_error(project: Project) -> None:
+    """A team account's state file its group may write (0660 in a 2770 folder): the first member's post made the
+    new-incident lock beside it, its own only (0600); the next member's post, confirmed, ended 'unexpected error
+    (PermissionError)', exit 1. Refused before anything is stored, exit 2, naming the lock, whose it is, and what to do."""
+    with group_shared_store(project) as (shared, member):
+        said = [member(65534, "Queue delays"), member(65533, "Login errors")]
+        listed = project.cli("--store", str(shared / "state.db"), "list").output
 
     if "Permission denied" in said[0][1] and "python" in said[0][1].lower():
         pytest.skip(f"this python cannot be run as another account: {said[0][1][:200]}")

@@ -23,15 +23,12 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Project
+from tests.test_review61g import group_shared_store
 
 
 def _posted(project: Project, *args: str, title: str = "API errors") -> None:
@@ -127,36 +124,11 @@ def test_a_state_file_a_group_shares_is_told_to_need_team_mode(project: Project)
     """A team account's state file its group may write (0660 in a 2770 folder): the next member meets the first one's
     lock (its own only); and once its owner ran any command, the group's write bit is gone again. Each refusal says
     what to do for good: one account for the embedded store, or a shared PostgreSQL store (team mode)."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run as other accounts")
-    base = Path(tempfile.mkdtemp(prefix="review65d-"))  # not under pytest's 0700 folder: nobody must get in
-    try:
-        base.chmod(0o755)
-        shared = base / "shared"
-        _posted(project, "--store", str(shared / "state.db"))
-        for path, mode in ((shared, 0o2770), (shared / "state.db", 0o660)):
-            os.chown(path, 0, 65534)
-            path.chmod(mode)
-        (shared / ".state.db.new-incident.lock").unlink()
-        guest = Project(base / "guest", env=dict(project.env))
-        guest.root.mkdir()
-        guest.root.chmod(0o777)
-        guest.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
-
-        def member(uid: int, title: str) -> tuple[int, str]:
-            done = subprocess.run(
-                ["setpriv", f"--reuid={uid}", "--regid=65534", "--clear-groups", sys.executable, "-m", "broadcaster",
-                 "--config", str(guest.config), "--store", str(shared / "state.db"), "post", "--yes", "--title",
-                 title, "Looking."], cwd=guest.root, env={**os.environ, **guest.env}, capture_output=True, text=True,
-                timeout=90)
-            return done.returncode, " ".join((done.stdout + done.stderr).split())
-
+    with group_shared_store(project) as (shared, member):
         first = member(65534, "Queue delays")
         locked = member(65533, "Login errors")
         listed = project.cli("--store", str(shared / "state.db"), "list")  # the owner: takes the group's bit back
         narrowed = member(65533, "Mail delays")
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
     if "Permission denied" in first[1] and "python" in first[1].lower():
         pytest.skip(f"this python cannot be run as another account: {first[1][:200]}")
