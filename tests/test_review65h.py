@@ -6,26 +6,14 @@ newer one. Through the real CLI, two stores and a loopback webhook receiver."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.conftest import Project
-from tests.fakes.webhook import SECRET, FakeReceiver
+from tests.fakes.webhook import FakeReceiver
+from tests.test_repeats import hook
 
-
-@pytest.fixture
-def hook(project: Project) -> Iterator[FakeReceiver]:
-    receiver = FakeReceiver().start()
-    try:
-        project.env["S"] = SECRET
-        project.write_config("[engine]\ntimeout = 2\ndeadline = 10\nmax_attempts = 1\n"
-                             f'[channels.hook]\ntype = "webhook"\nurl = "{receiver.hook_url}"\nsecret = "${{S}}"\n')
-        yield receiver
-    finally:
-        receiver.stop()
+__all__ = ["hook"]  # the fixture: a signed webhook table "hook", one attempt
 
 
 def cli_json(project: Project, *args: str) -> tuple[int, Any]:
