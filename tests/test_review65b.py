@@ -24,17 +24,24 @@ def notices_lock_of_another_account(project: Project) -> Path:
     return lock
 
 
+
+def _queue_slow(project: Project, hook: FakeReceiver) -> str:
+    """An incident posted on queue (an SLA watched, staff's webhook ``hook``), whose id is returned."""
+    project.env["HOOK_SECRET"] = SECRET
+    project.write_config(SLA + OPS.format(url=hook.hook_url))
+    code, said = _run(project, "post", "--yes", "--title", "Queue slow", "-C", "queue", "Slow.")
+    assert code == 0, said
+    incident: str = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+    return incident
+
+
 def test_a_post_with_no_breach_due_is_not_held_up_by_another_accounts_notices_lock(project: Project) -> None:
     """A follow-up and a withdrawal of an incident on a component with an SLA, its month well within it, beside the
     notices' lock another account made: each said 'No SLA notice was raised: cannot take the store's lock ...' and
     exited 3, every post of the incident, though no notice was due: a cron job or a wrapper read each as failed, and
     the operator was sent to another account for nothing. Whether one is due is read without the lock."""
     with FakeReceiver() as hook:
-        project.env["HOOK_SECRET"] = SECRET
-        project.write_config(SLA + OPS.format(url=hook.hook_url))
-        code, said = _run(project, "post", "--yes", "--title", "Queue slow", "-C", "queue", "Slow.")
-        assert code == 0, said
-        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+        incident = _queue_slow(project, hook)
         notices_lock_of_another_account(project)
         before = len(hook.received())
 
@@ -95,11 +102,7 @@ def test_a_dry_run_says_an_sla_notice_it_makes_due_would_be_left_behind_another_
     then exited 3, its SLA notice left unraised: a preview that passes promises a post that works. It now says so,
     asked without taking or making the lock (a dry run that made it would make it its own, refusing the others)."""
     with FakeReceiver() as hook:
-        project.env["HOOK_SECRET"] = SECRET
-        project.write_config(SLA + OPS.format(url=hook.hook_url))
-        code, said = _run(project, "post", "--yes", "--title", "Queue slow", "-C", "queue", "Slow.")
-        assert code == 0, said
-        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+        incident = _queue_slow(project, hook)
         lock = notices_lock_of_another_account(project)
         before = len(hook.received())
 
